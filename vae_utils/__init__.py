@@ -1,0 +1,23 @@
+"""vae_utils: the one tested source of truth of the VAE course.
+
+Data flows one way: :func:`load_mnist` gives tensors, ``model(x)`` gives
+``(logits, mu, logvar)``, :func:`elbo_loss` turns that into nats, :func:`fit` repeats
+it and returns a :class:`History`, and the plotting helpers turn models and histories
+into figures.
+"""
+
+from .data import MNISTData, MNISTFallbackWarning, MNISTFileError, binarize, default_data_dir, load_mnist
+from .losses import ELBOLoss, bernoulli_nll, check_targets, elbo_loss, gaussian_nll, kl_to_standard_normal
+from .models import VAE, Autoencoder, reparameterize
+from .plots import (
+    figures_dir,
+    plot_image_grid,
+    plot_latent_scatter,
+    plot_loss_curves,
+    plot_reconstructions,
+    plot_samples,
+    save_figure,
+)
+from .train import History, evaluate, fit, get_device, load_checkpoint, save_checkpoint, seed_everything
+
+__version__ = "0.1.0"

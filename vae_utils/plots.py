@@ -1,0 +1,186 @@
+"""Figures of the course. Every function returns the matplotlib ``Figure`` and, given a
+``save`` name, also writes it as a PNG under the course's ``figures/`` folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torchvision.utils import make_grid
+
+__all__ = [
+    "figures_dir",
+    "plot_image_grid",
+    "plot_latent_scatter",
+    "plot_loss_curves",
+    "plot_reconstructions",
+    "plot_samples",
+    "save_figure",
+]
+
+
+def figures_dir() -> Path:
+    """Where figures are written: ``$VAE_FIGURES_DIR`` if set, else the ``figures/``
+    folder of the course checkout that contains the working directory (found by walking
+    up to the folder holding ``pyproject.toml`` and ``notebooks/``), else ``./figures``."""
+    env = os.environ.get("VAE_FIGURES_DIR")
+    if env:
+        return Path(env).expanduser()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "notebooks").is_dir():
+            return folder / "figures"
+    return here / "figures"
+
+
+def save_figure(fig: Figure, name: str, folder: str | Path | None = None, dpi: int = 120) -> Path:
+    """Save ``fig`` as ``<folder>/<name>`` (PNG unless ``name`` has another suffix).
+
+    Args:
+        fig: the figure.
+        name: file name such as ``"02_samples.png"``; no folders.
+        folder: defaults to :func:`figures_dir`.
+
+    Returns:
+        The path written.
+    """
+    if Path(name).name != name:
+        raise ValueError(f"name must be a plain file name, not a path; got {name!r}.")
+    out = Path(folder) if folder is not None else figures_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / (name if Path(name).suffix else f"{name}.png")
+    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    return path
+
+
+def _as_images(x: torch.Tensor) -> torch.Tensor:
+    x = torch.as_tensor(x).detach().float().cpu()
+    if x.dim() == 2 and x.shape[1] == 784:
+        x = x.view(-1, 1, 28, 28)
+    elif x.dim() == 3:
+        x = x.unsqueeze(1)
+    if x.dim() != 4:
+        raise ValueError(f"expected images (N, 1, 28, 28), (N, 28, 28) or (N, 784); got "
+                         f"{tuple(x.shape)}.")
+    return x
+
+
+def _grid_array(x: torch.Tensor, nrow: int, padding: int = 2) -> np.ndarray:
+    """``(N, 1, H, W)`` in [0, 1] -> one grey ``(rows*H, nrow*W)`` array via make_grid."""
+    grid = make_grid(_as_images(x).clamp(0, 1), nrow=nrow, padding=padding, pad_value=1.0)
+    return grid[0].numpy()
+
+
+def _maybe_save(fig: Figure, save: str | None) -> Figure:
+    if save:
+        save_figure(fig, save)
+    return fig
+
+
+def plot_image_grid(x: torch.Tensor, nrow: int = 8, title: str | None = None,
+                    save: str | None = None, scale: float = 0.6) -> Figure:
+    """Show images ``(N, 1, 28, 28)`` in [0, 1] as one grid (``torchvision.utils.make_grid``)."""
+    x = _as_images(x)
+    rows = int(np.ceil(len(x) / nrow))
+    fig, ax = plt.subplots(figsize=(max(2.0, nrow * scale), max(1.0, rows * scale) + 0.4))
+    ax.imshow(_grid_array(x, nrow), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return _maybe_save(fig, save)
+
+
+def plot_reconstructions(x: torch.Tensor, x_hat: torch.Tensor, title: str | None = None,
+                         save: str | None = None) -> Figure:
+    """Originals (top row) over reconstructions (bottom row).
+
+    Args:
+        x: originals ``(N, 1, 28, 28)`` in [0, 1].
+        x_hat: reconstructions of the same shape, pixel probabilities in [0, 1].
+    """
+    x, x_hat = _as_images(x), _as_images(x_hat)
+    if x.shape != x_hat.shape:
+        raise ValueError(f"x and x_hat must have the same shape; got {tuple(x.shape)} and "
+                         f"{tuple(x_hat.shape)}.")
+    n = len(x)
+    fig, ax = plt.subplots(figsize=(max(3.0, n * 0.75), 2.0))
+    ax.imshow(_grid_array(torch.cat([x, x_hat]), nrow=n), cmap="gray_r", vmin=0, vmax=1,
+              interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([14, 44])
+    ax.set_yticklabels(["original", "reconstruction"])
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.set_title(title or "Test digits (top) and their reconstructions (bottom)")
+    return _maybe_save(fig, save)
+
+
+def plot_samples(samples: torch.Tensor, nrow: int = 8, title: str | None = None,
+                 save: str | None = None) -> Figure:
+    """A grid of generated images, e.g. ``model.sample(64)``."""
+    return plot_image_grid(samples, nrow=nrow, save=save,
+                           title=title or f"{len(samples)} samples: z ~ N(0, I), then decode")
+
+
+def plot_loss_curves(history, title: str | None = None, save: str | None = None) -> Figure:
+    """Training and test loss, and (for a VAE) reconstruction and KL on separate axes.
+
+    Args:
+        history: a :class:`vae_utils.train.History` or its ``as_dict()``.
+    """
+    h = history.as_dict() if hasattr(history, "as_dict") else dict(history)
+    epochs = h["epoch"]
+    has_kl = any(abs(v) > 0 for v in h["train_kl"])
+    ncols = 3 if has_kl else 1
+    fig, axes = plt.subplots(1, ncols, figsize=(4.2 * ncols, 3.2), squeeze=False)
+    panels = [("loss", "total loss" if has_kl else "reconstruction loss")]
+    if has_kl:
+        panels += [("recon", "reconstruction  -log p(x|z)"), ("kl", "KL(q(z|x) || p(z))")]
+    for ax, (key, label) in zip(axes[0], panels):
+        ax.plot(epochs, h[f"train_{key}"], marker=".", label="train")
+        if not all(np.isnan(h[f"test_{key}"])):
+            ax.plot(epochs, h[f"test_{key}"], marker=".", label="test")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("nats per image")
+        ax.set_title(label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _maybe_save(fig, save)
+
+
+def plot_latent_scatter(z: torch.Tensor, labels: torch.Tensor, ax: plt.Axes | None = None,
+                        title: str | None = None, save: str | None = None,
+                        s: float = 4.0, alpha: float = 0.7) -> Figure:
+    """Scatter 2-D codes ``z`` ``(N, 2)`` coloured by digit label ``(N,)``.
+
+    Draws on ``ax`` if given (to put two models side by side), else on a new figure.
+    """
+    z = torch.as_tensor(z).detach().float().cpu().numpy()
+    labels = torch.as_tensor(labels).detach().cpu().numpy()
+    if z.ndim != 2 or z.shape[1] != 2:
+        raise ValueError(f"z must have shape (N, 2) for a 2-D scatter; got {z.shape}. For a "
+                         "larger latent_dim, project first (e.g. sklearn.manifold.TSNE).")
+    if len(labels) != len(z):
+        raise ValueError(f"{len(z)} codes but {len(labels)} labels.")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    else:
+        fig = ax.figure
+    points = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, s=s,
+                        alpha=alpha, linewidths=0)
+    cbar = fig.colorbar(points, ax=ax, ticks=range(10))
+    cbar.set_label("digit")
+    ax.set_xlabel("$z_1$")
+    ax.set_ylabel("$z_2$")
+    ax.set_title(title or "Test digits in the latent space")
+    ax.grid(alpha=0.3)
+    return _maybe_save(fig, save)
+
