@@ -7,7 +7,7 @@
 Each notebook runs in a fresh kernel from its own folder, as a learner would run it.
 The command prints each notebook's wall-clock time and stops at the first error,
 naming the notebook and the failing cell. Progress bars are switched off
-(``TQDM_DISABLE=1``) so the committed outputs read cleanly on GitHub.
+(``VAE_PROGRESS=0``, read by ``fit``) so the committed outputs read cleanly on GitHub.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=900, help="seconds allowed per cell")
     args = parser.parse_args(argv)
 
-    os.environ.setdefault("TQDM_DISABLE", "1")  # the kernels inherit this environment
+    os.environ.setdefault("VAE_PROGRESS", "0")  # no progress bars: the kernels inherit this
     os.environ.setdefault("PYTHONHASHSEED", "0")
     paths = [p.resolve() for p in args.notebooks] or find_notebooks(project_root())
     if not paths:
