@@ -22,7 +22,7 @@ def test_fit_lowers_the_test_loss_on_real_digits(mnist):
         assert math.isclose(history.train_loss[i], history.train_recon[i] + history.train_kl[i],
                             rel_tol=1e-4)
         assert history.test_kl[i] > 0 and history.seconds[i] > 0
-    assert sum(history.seconds) < 30  # "within seconds" on a 2-core CPU
+    assert sum(history.seconds) < 60  # "within seconds": about 1 s on a quiet 2-core CPU
 
 
 def test_fit_autoencoder_has_no_kl(mnist):

@@ -262,8 +262,10 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor | float,
         slerp(z0, z1; t) = sin((1 - t) W) / sin(W) * z0 + sin(t W) / sin(W) * z1,
         W = arccos(z0 . z1 / (|z0| |z1|))
 
-    It moves at constant angular speed: the angle between ``z0`` and the result is
-    ``t W``; for ``|z0| = |z1|`` the norm stays the same along the whole path. Under a
+    For ``|z0| = |z1|`` it moves along the great circle at constant angular speed (the
+    angle between ``z0`` and the result is ``t W``) and the norm stays the same along the
+    whole path; for unequal norms the path bends between the two, and neither holds
+    exactly. Under a
     Gaussian prior in many dimensions nearly all codes have norm near sqrt(D), while
     the linear midpoint of two of them is shorter; slerp keeps to that shell.
 

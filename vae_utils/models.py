@@ -66,6 +66,22 @@ def _check_sizes(latent_dim: int, hidden_dims: Sequence[int]) -> tuple[int, ...]
     return hidden
 
 
+class _SizedModel(nn.Module):
+    """What both models share: their sizes, and the config that checkpoints store."""
+
+    n_pixels = 784
+
+    def _set_sizes(self, latent_dim: int, hidden_dims: Sequence[int]) -> tuple[int, ...]:
+        hidden = _check_sizes(latent_dim, hidden_dims)
+        self.latent_dim = latent_dim
+        self.hidden_dims = hidden
+        return hidden
+
+    def config(self) -> dict:
+        """Constructor arguments, stored in checkpoints so a model can be rebuilt."""
+        return {"latent_dim": self.latent_dim, "hidden_dims": list(self.hidden_dims)}
+
+
 def _check_images(x: torch.Tensor, n_pixels: int) -> None:
     if x.dim() < 2 or x[0].numel() != n_pixels:
         raise ValueError(f"expected images of shape (B, 1, 28, 28) or (B, {n_pixels}); got "
@@ -73,7 +89,7 @@ def _check_images(x: torch.Tensor, n_pixels: int) -> None:
                          "a single image.")
 
 
-class Autoencoder(nn.Module):
+class Autoencoder(_SizedModel):
     """A plain (deterministic) autoencoder: ``x -> z -> logits``.
 
     Encoder ``784 -> hidden_dims -> latent_dim`` with ReLU between layers and a linear
@@ -90,10 +106,7 @@ class Autoencoder(nn.Module):
 
     def __init__(self, latent_dim: int = 20, hidden_dims: Sequence[int] = (400,)) -> None:
         super().__init__()
-        hidden = _check_sizes(latent_dim, hidden_dims)
-        self.latent_dim = latent_dim
-        self.hidden_dims = hidden
-        self.n_pixels = 784
+        hidden = self._set_sizes(latent_dim, hidden_dims)
         self.encoder = _mlp((self.n_pixels, *hidden, latent_dim))  # (B, 784) -> (B, D)
         self.decoder = _mlp((latent_dim, *hidden[::-1], self.n_pixels))  # (B, D) -> (B, 784)
 
@@ -111,12 +124,8 @@ class Autoencoder(nn.Module):
         z = self.encode(x)
         return self.decode(z), z
 
-    def config(self) -> dict:
-        """Constructor arguments, stored in checkpoints so a model can be rebuilt."""
-        return {"latent_dim": self.latent_dim, "hidden_dims": list(self.hidden_dims)}
 
-
-class VAE(nn.Module):
+class VAE(_SizedModel):
     """A variational autoencoder with a diagonal Gaussian encoder and a Bernoulli decoder.
 
     Kingma and Welling 2014, "Auto-Encoding Variational Bayes", Appendix C.2: the encoder
@@ -139,10 +148,7 @@ class VAE(nn.Module):
 
     def __init__(self, latent_dim: int = 20, hidden_dims: Sequence[int] = (400,)) -> None:
         super().__init__()
-        hidden = _check_sizes(latent_dim, hidden_dims)
-        self.latent_dim = latent_dim
-        self.hidden_dims = hidden
-        self.n_pixels = 784
+        hidden = self._set_sizes(latent_dim, hidden_dims)
         width = hidden[-1] if hidden else self.n_pixels
         self.encoder = (nn.Sequential(*_mlp((self.n_pixels, *hidden)), nn.ReLU())
                         if hidden else nn.Identity())  # (B, 784) -> (B, H)
@@ -198,7 +204,3 @@ class VAE(nn.Module):
         mu, logvar = self.encode(x)
         z = mu if use_mean else reparameterize(mu, logvar)
         return torch.sigmoid(self.decode(z))
-
-    def config(self) -> dict:
-        """Constructor arguments, stored in checkpoints so a model can be rebuilt."""
-        return {"latent_dim": self.latent_dim, "hidden_dims": list(self.hidden_dims)}
