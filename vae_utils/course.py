@@ -85,15 +85,16 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             print(f"FAILED {path}: no such notebook", file=sys.stderr)
             return 1
-        print(f"{path.name:45s} ", end="", flush=True)
         try:
             seconds = run_notebook(path, inplace=args.inplace, timeout=args.timeout)
         except CellExecutionError as err:
-            print("FAILED")
+            print(f"{path.name:45s} FAILED", flush=True)
             print(f"\nFAILED: {path} stopped with an error:\n{err}", file=sys.stderr)
             return 1
         total += seconds
-        print(f"{seconds:6.1f} s" + ("  (outputs written)" if args.inplace else ""), flush=True)
+        # printed after the run, so a kernel's own log lines cannot split the row
+        print(f"{path.name:45s} {seconds:6.1f} s" + ("  (outputs written)" if args.inplace else ""),
+              flush=True)
     print(f"{'total':45s} {total:6.1f} s for {len(paths)} notebook(s)")
     return 0
 
