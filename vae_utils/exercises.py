@@ -1195,41 +1195,41 @@ QUESTIONS: dict[str, Question] = {
         prompt="You decode random codes with the plain autoencoder of this notebook (as in its "
                "last figure) and many come out as smudges that are no digit. Why?",
         options={"a": "The decoder is under-trained: more epochs would fix it.",
-                 "b": "Nothing in the autoencoder's loss says where codes should lie, so the "
+                 "c": "Nothing in the autoencoder's loss says where codes should lie, so the "
                       "training codes form clusters with empty gaps between them, and the "
                       "decoder never learned what to draw for a point in a gap.",
-                 "c": "A 2-D latent space is too small to store ten digit classes.",
+                 "b": "A 2-D latent space is too small to store ten digit classes.",
                  "d": "The sigmoid on the decoder output saturates for random codes."},
-        answer="b",
+        answer="c",
         why={"a": "More training makes the decoder better where the codes are, but the gaps "
                   "stay empty: the loss only looks at codes of training images.",
-             "b": "The loss is reconstruction only, so the encoder may place codes "
+             "c": "The loss is reconstruction only, so the encoder may place codes "
                   "anywhere. A VAE adds the KL term, which pulls q(z|x) towards N(0, I) and "
                   "fills the space we later sample from.",
-             "c": "Two dimensions are enough to separate digits (the scatter plot shows it); "
+             "b": "Two dimensions are enough to separate digits (the scatter plot shows it); "
                   "the problem is what lies between the clusters.",
              "d": "The sigmoid only turns logits into pixel probabilities; the smudge comes "
                   "from decoding a code unlike any the decoder saw in training."},
         hint="Look at the scatter plot of the codes: where would a random N(0, I) point land, "
              "and which training images have codes there?"),
     "beta_effect": Question(
-        prompt="You trained the same VAE with beta = 0.5, 1 and 4. As beta grows, what happens "
-               "to the two terms of the loss?",
-        options={"a": "The KL falls and the reconstruction term rises: codes carry less "
+        prompt="You trained the same VAE with several values of beta (say 0.25, 1 and 4). As "
+               "beta grows, what happens to the two terms of the loss?",
+        options={"d": "The KL falls and the reconstruction term rises: codes carry less "
                       "information about x, reconstructions get blurrier, and q(z|x) stays "
                       "closer to the prior.",
                  "b": "Both terms fall, because a larger beta is a stronger training signal.",
                  "c": "The KL rises and the reconstruction term falls.",
-                 "d": "Nothing changes: beta only rescales the loss."},
-        answer="a",
-        why={"a": "Beta prices every nat of information the code carries about x. A "
+                 "a": "Nothing changes: beta only rescales the loss."},
+        answer="d",
+        why={"d": "Beta prices every nat of information the code carries about x. A "
                   "higher price buys less information (lower KL), so the decoder gets less to "
                   "work with and reconstructs worse (Higgins et al. 2017).",
              "b": "The two terms trade off: lowering one costs the other. Look at the table "
                   "printed by check_beta_experiment.",
              "c": "That is what happens when beta is LOWERED: KL is cheaper, so the model uses "
                   "more of it to reconstruct better.",
-             "d": "beta multiplies only the KL term, so it changes the balance between the "
+             "a": "beta multiplies only the KL term, so it changes the balance between the "
                   "terms, not just the scale."},
         hint="beta multiplies only the KL term. If KL becomes more expensive, would the "
              "optimiser buy more of it or less, and what does it give up?"),
@@ -1238,35 +1238,35 @@ QUESTIONS: dict[str, Question] = {
                "kl.mean()`, where `kl` is the per-example KL summed over the 20 latent dimensions. "
                "What goes wrong?",
         options={"a": "Nothing: both terms are averages, so they are on the same scale.",
-                 "b": "The reconstruction term is a mean over 784 pixels, so it is 784 times "
+                 "d": "The reconstruction term is a mean over 784 pixels, so it is 784 times "
                       "too small next to the KL: the model is told to care mostly about the KL, "
                       "codes carry little information and reconstructions come out blurry.",
                  "c": "The KL is 20 times too large, so training diverges.",
-                 "d": "The loss depends on the batch size."},
-        answer="b",
+                 "b": "The loss depends on the batch size."},
+        answer="d",
         why={"a": "Both are averages, but over different things: the BCE over pixels, the KL "
                   "over examples only. The ELBO needs the sum over pixels.",
-             "b": "It is a beta-VAE with beta = 784 in disguise. Sum the BCE over the "
+             "d": "It is a beta-VAE with beta = 784 in disguise. Sum the BCE over the "
                   "pixels of each image (reduction='none' then .flatten(1).sum(1)) and then "
                   "average over the batch.",
              "c": "The KL summed over dimensions is correct; the problem is the other term.",
-             "d": "Both terms are averaged over the batch, so the batch size does not matter "
+             "b": "Both terms are averaged over the batch, so the batch size does not matter "
                   "here; the pixel reduction does."},
         hint="`F.binary_cross_entropy_with_logits` has `reduction='mean'` by default. Mean over "
              "what? Compare with how `kl` was reduced."),
     "temperature": Question(
         prompt="You sample with temperature 0.5 instead of 1: z ~ N(0, 0.25 I). Compared with "
                "temperature 1, the decoded digits are...",
-        options={"a": "cleaner and more typical, but less varied: the codes stay near the "
+        options={"b": "cleaner and more typical, but less varied: the codes stay near the "
                       "centre of the latent space, where most training digits are.",
-                 "b": "more varied, because the codes are spread further out.",
+                 "a": "more varied, because the codes are spread further out.",
                  "c": "the same digits, only fainter, because z is scaled by 0.5.",
                  "d": "mostly noise, because the decoder was trained on N(0, I) codes only."},
-        answer="a",
-        why={"a": "A lower temperature trades diversity for quality. The codes fall in "
+        answer="b",
+        why={"b": "A lower temperature trades diversity for quality. The codes fall in "
                   "the dense middle of the prior, and the outskirts, where unusual or "
                   "ambiguous digits live, are rarely visited.",
-             "b": "A lower temperature shrinks z towards 0: the codes spread LESS.",
+             "a": "A lower temperature shrinks z towards 0: the codes spread LESS.",
              "c": "The decoder is non-linear: scaling z does not scale the image; it moves to "
                   "other codes, which decode to other (more typical) digits.",
              "d": "The decoder was trained on codes from q(z|x), which cover the middle of the "
@@ -1276,18 +1276,18 @@ QUESTIONS: dict[str, Question] = {
     "slerp_norm": Question(
         prompt="In D = 20 dimensions, z0 and z1 are two draws from N(0, I). Why interpolate "
                "between them with slerp rather than a straight line?",
-        options={"a": "Draws from N(0, I) have norm close to sqrt(D), but the straight line's "
+        options={"c": "Draws from N(0, I) have norm close to sqrt(D), but the straight line's "
                       "midpoint has norm close to sqrt(D / 2): it passes through a region the "
                       "prior almost never produces. Slerp keeps the norm near sqrt(D).",
                  "b": "A straight line is slower to compute.",
-                 "c": "A straight line does not end exactly at z1.",
+                 "a": "A straight line does not end exactly at z1.",
                  "d": "Slerp passes through the origin, the most likely point of the prior."},
-        answer="a",
-        why={"a": "In many dimensions almost all the prior's mass lies in a thin shell "
+        answer="c",
+        why={"c": "In many dimensions almost all the prior's mass lies in a thin shell "
                   "of radius about sqrt(D) (White 2016). The lerp midpoint of two independent "
                   "draws is inside that shell; slerp walks along it.",
              "b": "Both cost a few vector operations.",
-             "c": "Both end exactly at z1 (t = 1).",
+             "a": "Both end exactly at z1 (t = 1).",
              "d": "Slerp does not pass through the origin; and although the origin has the "
                   "highest density, codes with norm near 0 are very rare in 20 dimensions."},
         hint="Compute `z0.norm()`, `z1.norm()` and `((z0 + z1) / 2).norm()` for a few random "
@@ -1303,7 +1303,7 @@ def question_markdown(key: str) -> str:
         KeyError: unknown ``key`` (the message lists the known ones).
     """
     q = _question(key)
-    options = "\n".join(f"- **({letter})** {text}" for letter, text in q.options.items())
+    options = "\n".join(f"- **({letter})** {text}" for letter, text in sorted(q.options.items()))
     return (f"{q.prompt}\n\n{options}\n\n<details><summary>Hint</summary>\n\n{q.hint}\n\n"
             "</details>")
 
@@ -1336,12 +1336,12 @@ def check_answer(key: str, answer: str | None, *, verbose: bool = True) -> Check
     name = f"check_answer({key!r})"
     if answer is None or str(answer).strip() == "":
         return _not_attempted(name, "no answer yet.", verbose,
-                              todo=f"Set it to one letter ({', '.join(q.options)}) and run "
+                              todo=f"Set it to one letter ({', '.join(sorted(q.options))}) and run "
                                    "this cell again.")
     letter = str(answer).strip().strip("()").strip().lower()
     if letter not in q.options:
         return _failed(name, f"{answer!r} is not one of the options.", verbose, mistake="invalid",
-                       hint=f"answer with one letter: {', '.join(q.options)}.")
+                       hint=f"answer with one letter: {', '.join(sorted(q.options))}.")
     if letter == q.answer:
         return _finish(CheckResult(name, "passed", f"[passed] {name}: ({letter}) is right. "
                                    f"{q.why[letter]}"), verbose)
