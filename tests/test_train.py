@@ -101,7 +101,7 @@ def test_history_continues(mnist):
     h = fit(model, mnist.x_train[:256], mnist.x_test[:64], epochs=2, progress=False)
     h = fit(model, mnist.x_train[:256], mnist.x_test[:64], epochs=1, progress=False, history=h)
     assert h.epoch == [1, 2, 3]
-    assert "epoch" in h.summary() and History.from_dict(h.as_dict()) == h
+    assert "step" in h.summary() and h.step == [2, 4, 6] and History.from_dict(h.as_dict()) == h
 
 
 def test_progress_bar_runs(mnist, capsys):
@@ -153,3 +153,71 @@ def test_checkpoint_round_trip(tmp_path, mnist):
 def test_seed_everything_rejects_non_integers():
     with pytest.raises(TypeError, match="integer"):
         seed_everything(1.5)
+
+
+def test_step_budget_is_the_same_training_at_every_data_size(mnist):
+    """steps= gives the same number of optimiser steps and history rows whatever N is."""
+    rows = {}
+    for n in (256, 2048):
+        seed_everything(0)
+        h = fit(VAE(latent_dim=4), mnist.x_train[:n], mnist.x_test[:100], steps=30,
+                eval_every=10, progress=False)
+        assert h.step == [10, 20, 30] and h.epoch == [1, 2, 3] and h.stopped is None
+        rows[n] = h
+    # 256 images are 2 steps a pass: 15 passes; 2048 images are 16 steps a pass: < 2 passes
+    assert rows[256].test_loss[-1] < rows[256].test_loss[0]
+    h = fit(VAE(latent_dim=4), mnist.x_train[:300], steps=7, progress=False)
+    assert h.step == list(range(1, 8))  # default eval_every = ceil(7 / 20) = 1
+    h = fit(VAE(latent_dim=4), mnist.x_train[:300], steps=5, eval_every=3, progress=False,
+            history=h)
+    assert h.step == [1, 2, 3, 4, 5, 6, 7, 10, 12] and h.epoch[-1] == 9
+
+
+def test_budget_arguments_are_checked(mnist):
+    x = mnist.x_train[:64]
+    with pytest.raises(ValueError, match="not both"):
+        fit(VAE(), x, epochs=1, steps=10, progress=False)
+    with pytest.raises(ValueError, match="eval_every goes with steps"):
+        fit(VAE(), x, epochs=1, eval_every=3, progress=False)
+    for bad in (0, -5, 2.5, True):
+        with pytest.raises(ValueError, match="steps must be a positive integer"):
+            fit(VAE(), x, steps=bad, progress=False)
+
+
+def test_beta_schedule_is_called_with_the_step(mnist):
+    seen = []
+
+    def schedule(step):
+        seen.append(step)
+        return 0.0 if step <= 4 else 1.0
+
+    h = fit(VAE(latent_dim=4), mnist.x_train[:256], mnist.x_test[:64], steps=8, eval_every=4,
+            beta=schedule, progress=False)
+    assert seen == list(range(1, 9))
+    # rows 1: beta = 0, so the train loss is the reconstruction alone; row 2: beta = 1
+    assert math.isclose(h.train_loss[0], h.train_recon[0], rel_tol=1e-6)
+    assert math.isclose(h.train_loss[1], h.train_recon[1] + h.train_kl[1], rel_tol=1e-4)
+    assert h.train_kl[1] > 0
+    assert math.isclose(h.test_loss[1], h.test_recon[1] + h.test_kl[1], rel_tol=1e-4)
+    fit(VAE(latent_dim=4), mnist.x_train[:256], steps=2, beta=schedule, progress=False,
+        history=h)
+    assert seen[-2:] == [9, 10]  # a continued history counts its steps on
+
+
+@pytest.mark.parametrize("beta", [float("nan"), float("inf"), -1.0, "1", None])
+def test_bad_beta_is_refused(mnist, beta):
+    with pytest.raises(ValueError, match="beta must be a finite number >= 0"):
+        fit(VAE(), mnist.x_train[:64], epochs=1, beta=beta, progress=False)
+
+
+def test_bad_beta_from_a_schedule_names_the_step(mnist):
+    with pytest.raises(ValueError, match="at step 3"):
+        fit(VAE(), mnist.x_train[:640], steps=5, progress=False,
+            beta=lambda step: float("nan") if step == 3 else 1.0)
+
+
+def test_labels_only_with_a_conditional_model(mnist):
+    with pytest.raises(ValueError, match="does not use labels"):
+        fit(VAE(), mnist.x_train[:64], epochs=1, y_train=mnist.y_train[:64], progress=False)
+    with pytest.raises(ValueError, match="does not use labels"):
+        evaluate(VAE(), mnist.x_test[:64], y=mnist.y_test[:64])

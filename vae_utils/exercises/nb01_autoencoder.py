@@ -1,0 +1,113 @@
+"""Exercises of notebook 01 · A plain autoencoder: its checkers and its questions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from ..losses import bernoulli_nll
+from .checking import (Case, CheckResult, Mistake, Question, _not_finite, register_questions, run_check)
+
+
+# ---------------------------------------------------------------- 01: reconstruction
+
+
+def _bce_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(1)
+    logits = torch.randn(4, 1, 28, 28, generator=g) * 3
+    x_grey = torch.rand(4, 1, 28, 28, generator=g)
+    x_bin = (x_grey > 0.5).float()
+    big = torch.tensor([-60.0, -20.0, 0.0, 20.0, 60.0]).repeat(2, 1, 1)  # (2, 1, 5)
+    big = big.repeat(1, 1, 157)[:, :, :784].reshape(2, 1, 28, 28)
+    x_big = torch.zeros(2, 1, 28, 28)
+    x_big[1] = 1.0
+    return [
+        Case("binary pixels, batch of 4", (logits, x_bin)),
+        Case("grey-level pixels in [0, 1]", (logits, x_grey)),
+        Case("one image (B = 1)", (logits[:1], x_bin[:1])),
+        Case("all logits 0 (every pixel p = 1/2): 784 log 2 nats per image",
+             (torch.zeros(3, 1, 28, 28), x_bin[:3])),
+        Case("very confident logits (+-60): must stay finite", (big, x_big), rtol=1e-4, atol=1e-3),
+    ]
+
+
+_BCE_MISTAKES = [
+    Mistake("mean_all", "reduction='mean' (the default of binary_cross_entropy_with_logits) "
+            "averages over every pixel of every image. Use reduction='none', then sum over "
+            "each image's pixels: shape (B,), in nats per image.",
+            wrong=lambda logits, x: bernoulli_nll(logits, x).mean() / 784),
+    Mistake("batch_mean", "you averaged over the batch as well: return one number per image, "
+            "shape (B,), summed over its 784 pixels (the batch mean comes later, in the loss).",
+            wrong=lambda logits, x: bernoulli_nll(logits, x).mean()),
+    Mistake("batch_sum", "you summed over the batch as well: return one number per image, "
+            "shape (B,). Sum over dimensions 1, 2, 3 only (x.flatten(1).sum(1)).",
+            wrong=lambda logits, x: bernoulli_nll(logits, x).sum()),
+    Mistake("mean_over_pixels", "your values are 784 times too small: you took the mean over "
+            "pixels (reduction='mean'). The log-likelihood of an image is the SUM over its "
+            "pixels: use reduction='none' and .flatten(1).sum(1).",
+            wrong=lambda logits, x: bernoulli_nll(logits, x) / 784),
+    Mistake("wrong_sign", "wrong sign: the reconstruction term is the NEGATIVE log-likelihood, "
+            "-sum_i [x_i log p_i + (1 - x_i) log(1 - p_i)], which is >= 0.",
+            wrong=lambda logits, x: -bernoulli_nll(logits, x)),
+    Mistake("sigmoid_twice", "you applied the sigmoid and then a loss that applies it again: "
+            "binary_cross_entropy_with_logits takes the raw logits, not torch.sigmoid(logits).",
+            wrong=lambda logits, x: bernoulli_nll(torch.sigmoid(logits), x)),
+    Mistake("squared_error", "this is the squared error of sigmoid(logits), not the Bernoulli "
+            "negative log-likelihood: use F.binary_cross_entropy_with_logits.",
+            wrong=lambda logits, x: (torch.sigmoid(logits) - x).pow(2).flatten(1).sum(1)),
+    Mistake("unstable", "your answer is inf or NaN for very confident logits: log(sigmoid(l)) "
+            "underflows. Compute from the logits with F.binary_cross_entropy_with_logits (or "
+            "F.logsigmoid), which is stable.", spot=_not_finite),
+]
+
+
+def check_bce_recon(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], *,
+                    verbose: bool = True) -> CheckResult:
+    """Check ``fn(logits, x) -> (B,)``: the Bernoulli reconstruction term per image.
+
+    The expected answer is ``-log p(x|z) = sum_i BCE(sigmoid(logits_i), x_i)`` summed over
+    the 784 pixels of each image, in nats (:func:`vae_utils.losses.bernoulli_nll`;
+    Kingma and Welling 2014, Appendix C.1). Cases: binary and grey targets, ``B = 1``,
+    all-zero logits (exactly ``784 log 2``) and logits of +-60 (must stay finite).
+
+    Args:
+        fn: the learner's function: ``logits`` float ``(B, 1, 28, 28)``, ``x`` float
+            ``(B, 1, 28, 28)`` in [0, 1] -> float ``(B,)``.
+        verbose: print the verdict.
+
+    Returns:
+        :class:`CheckResult`; recognised mistakes: ``mean_all``, ``batch_mean``, ``batch_sum``,
+        ``mean_over_pixels``, ``wrong_sign``, ``sigmoid_twice``, ``squared_error``,
+        ``unstable``.
+    """
+    return run_check("check_bce_recon", fn, _bce_cases(), bernoulli_nll, mistakes=_BCE_MISTAKES,
+                     generic_hint="compute F.binary_cross_entropy_with_logits(logits, x, "
+                                  "reduction='none') and sum it over each image's pixels.",
+                     verbose=verbose, source="vae_utils.losses.bernoulli_nll")
+
+
+QUESTIONS: dict[str, Question] = {
+    "ae_gaps": Question(
+        prompt="You decode random codes with the plain autoencoder of this notebook (as in its "
+               "last figure) and many come out as smudges that are no digit. Why?",
+        options={"a": "The decoder is under-trained: more epochs would fix it.",
+                 "c": "Nothing in the autoencoder's loss says where codes should lie, so the "
+                      "training codes form clusters with empty gaps between them, and the "
+                      "decoder never learned what to draw for a point in a gap.",
+                 "b": "A 2-D latent space is too small to store ten digit classes.",
+                 "d": "The sigmoid on the decoder output saturates for random codes."},
+        answer="c",
+        why={"a": "More training makes the decoder better where the codes are, but the gaps "
+                  "stay empty: the loss only looks at codes of training images.",
+             "c": "The loss is reconstruction only, so the encoder may place codes "
+                  "anywhere. A VAE adds the KL term, which pulls q(z|x) towards N(0, I) and "
+                  "fills the space we later sample from.",
+             "b": "Two dimensions are enough to separate digits (the scatter plot shows it); "
+                  "the problem is what lies between the clusters.",
+             "d": "The sigmoid only turns logits into pixel probabilities; the smudge comes "
+                  "from decoding a code unlike any the decoder saw in training."},
+        hint="Look at the scatter plot of the codes: where would a random N(0, I) point land, "
+             "and which training images have codes there?"),
+}
+register_questions(QUESTIONS)

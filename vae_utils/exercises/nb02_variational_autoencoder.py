@@ -1,0 +1,342 @@
+"""Exercises of notebook 02 · The variational autoencoder: its checkers and its questions."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..models import reparameterize as _reparameterize
+from .checking import (AnswerError, Case, CheckResult, Mistake, Question, _close, _failed, _finish, _not_attempted, register_questions, run_check)
+
+
+# ------------------------------------------------------------------ 02: reparameterize
+
+
+def _moments(z: Any, case: Case) -> tuple[torch.Tensor, torch.Tensor]:
+    """Column means and standard deviations of many samples ``(N, D)``."""
+    return z.mean(0), z.std(0)
+
+
+def _reparam_gradients(fn: Callable, case: Case) -> tuple[torch.Tensor, torch.Tensor]:
+    """Call ``fn`` on leaf tensors and return ``(dz/dmu, dz/dlogvar - (z - mu) / 2)``.
+
+    For ``z = mu + exp(logvar / 2) * eps`` the first is all ones and the second all zeros,
+    whatever ``eps`` was drawn.
+    """
+    mu, logvar = (a.detach().clone().requires_grad_(True) for a in case.args)
+    z = fn(mu, logvar)
+    if z is None:
+        return None
+    if not isinstance(z, torch.Tensor):
+        raise AnswerError(f"expected a tensor; got {type(z).__name__}.")
+    if not z.requires_grad:
+        raise AnswerError("no gradient reaches mu or logvar: z must be computed from them "
+                          "with differentiable operations (z = mu + std * eps), not under "
+                          "torch.no_grad(), .detach() or .sample().", key="no_gradient")
+    if z.shape != mu.shape:
+        raise AnswerError(f"z must have the shape of mu {tuple(mu.shape)}; got "
+                          f"{tuple(z.shape)}.")
+    g_mu, g_logvar = torch.autograd.grad(z.sum(), [mu, logvar], allow_unused=True)
+    g_mu = torch.zeros_like(mu) if g_mu is None else g_mu
+    g_logvar = torch.zeros_like(logvar) if g_logvar is None else g_logvar
+    return g_mu.detach(), (g_logvar - 0.5 * (z - mu)).detach()
+
+
+def _reparam_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(2)
+    mu = torch.randn(5, 3, generator=g)
+    logvar = torch.randn(5, 3, generator=g)
+    n = 20_000
+    mu_big = torch.tensor([1.5, -2.0]).repeat(n, 1)
+    logvar_big = torch.tensor([math.log(0.25), math.log(4.0)]).repeat(n, 1)  # sigma 0.5 and 2
+    ones_zeros = lambda c: (torch.ones(5, 3), torch.zeros(5, 3))  # noqa: E731
+    return [
+        Case("20,000 samples: mean mu = (1.5, -2), std exp(logvar / 2) = (0.5, 2)",
+             (mu_big, logvar_big), transform=_moments, rtol=0.03, atol=0.05),
+        Case("tiny variance (logvar = -30): z must equal mu", (mu, torch.full_like(mu, -30.0)),
+             atol=1e-4),
+        Case("gradients: dz/dmu = 1 and dz/dlogvar = (z - mu) / 2", (mu, logvar),
+             call=_reparam_gradients, reference=ones_zeros, atol=1e-5),
+        Case("same seed as the reference (eps = torch.randn_like(mu)): identical z, (5, 3)",
+             (mu, logvar)),
+    ]
+
+
+def _eps_like(mu: torch.Tensor) -> torch.Tensor:
+    return torch.randn_like(mu)
+
+
+_REPARAM_MISTAKES = [
+    Mistake("variance_not_std", "you scaled eps by the variance exp(logvar); scale it by the "
+            "standard deviation sigma = exp(logvar / 2) = exp(0.5 * logvar) (the missing 1/2).",
+            wrong=lambda mu, logvar: mu + torch.exp(logvar) * _eps_like(mu)),
+    Mistake("logvar_as_sigma", "you used logvar as if it were sigma: logvar = log sigma^2 can "
+            "be negative; sigma = exp(0.5 * logvar).",
+            wrong=lambda mu, logvar: mu + logvar * _eps_like(mu)),
+    Mistake("forgot_exp", "you forgot the exp: sigma = exp(0.5 * logvar), not 0.5 * logvar.",
+            wrong=lambda mu, logvar: mu + 0.5 * logvar * _eps_like(mu)),
+    Mistake("forgot_mu", "z must be centred on mu: z = mu + sigma * eps (you left out mu).",
+            wrong=lambda mu, logvar: torch.exp(0.5 * logvar) * _eps_like(mu)),
+    Mistake("no_noise", "z has no noise: you returned mu (or mu + sigma). Multiply sigma by "
+            "eps = torch.randn_like(sigma).",
+            wrong=lambda mu, logvar: mu + 0 * logvar),
+    Mistake("no_noise", "z has no noise: you returned mu + sigma. Multiply sigma by "
+            "eps = torch.randn_like(sigma).",
+            wrong=lambda mu, logvar: mu + torch.exp(0.5 * logvar)),
+    Mistake("torch_normal", "no gradient reaches mu: torch.normal(mu, std) and "
+            "Normal(mu, std).sample() do not pass gradients. Write z = mu + std * eps with "
+            "eps = torch.randn_like(std) (or use .rsample()).",
+            spot=lambda r, e, c: isinstance(r, tuple) and bool((r[0] == 0).all())),
+    Mistake("wrong_gradient", "the gradient with respect to logvar is not (z - mu) / 2: "
+            "use sigma = exp(0.5 * logvar) inside the sum, not a detached or squared version.",
+            spot=lambda r, e, c: isinstance(r, tuple) and c.call is _reparam_gradients),
+]
+
+
+def check_reparameterize(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], *,
+                         verbose: bool = True) -> CheckResult:
+    """Check ``fn(mu, logvar) -> z``: the reparameterisation trick.
+
+    Reference :func:`vae_utils.models.reparameterize`: ``z = mu + exp(logvar / 2) * eps``,
+    ``eps ~ N(0, I)`` (Kingma and Welling 2014, Section 2.4). The checker compares the
+    mean and standard deviation of 20,000 samples (so the hint does not depend on how
+    ``eps`` is drawn), checks ``z = mu`` when the variance is tiny, the gradients
+    ``dz/dmu = 1`` and ``dz/dlogvar = (z - mu) / 2``, and finally, with the generator
+    seeded, that ``z`` equals the reference's draw (``torch.randn``, ``randn_like``,
+    ``normal_`` and ``Normal(...).rsample()`` all draw the same numbers).
+
+    Args:
+        fn: ``mu`` float ``(B, D)``, ``logvar`` float ``(B, D)`` (log sigma^2) -> ``z``
+            float ``(B, D)``.
+        verbose: print the verdict.
+
+    Returns:
+        :class:`CheckResult`; recognised mistakes: ``variance_not_std``,
+        ``logvar_as_sigma``, ``forgot_exp``, ``forgot_mu``, ``no_noise``,
+        ``torch_normal``, ``wrong_gradient``.
+    """
+    cases = _reparam_cases()
+    return run_check("check_reparameterize", fn, cases, _reparameterize,
+                     mistakes=_REPARAM_MISTAKES,
+                     generic_hint="z = mu + torch.exp(0.5 * logvar) * eps with eps = "
+                                  "torch.randn_like(mu). (The checker seeds the random "
+                                  "generator, so with randn_like your z equals the reference "
+                                  "exactly.)",
+                     verbose=verbose, source="vae_utils.models.reparameterize")
+
+
+# ------------------------------------------------------------- 02: mu and logvar heads
+#
+# The reference is computed from the learner's own layers, so each check keeps the module
+# it built for each case in a dict ``built``, keyed by (hidden_dim, latent_dim) (unique per
+# case), local to one call of check_encoder_heads.
+
+Built = dict[tuple[int, int], nn.Module]
+
+
+def _heads_call(built: Built) -> Callable[[Any, Case], Any]:
+    def call(cls: Any, case: Case) -> Any:
+        hidden_dim, latent_dim, h = case.args
+        if isinstance(cls, nn.Module):
+            raise AnswerError("pass the class itself, not an instance: check_encoder_heads("
+                              "GaussianHeads).")
+        module = cls(hidden_dim, latent_dim)
+        built[(hidden_dim, latent_dim)] = module
+        return module(h.clone())
+    return call
+
+
+def _heads_reference(built: Built) -> Callable[..., tuple[torch.Tensor, torch.Tensor]]:
+    def reference(hidden_dim: int, latent_dim: int, h: torch.Tensor) -> tuple:
+        module = built.get((hidden_dim, latent_dim))
+        layers = []
+        for attr in ("fc_mu", "fc_logvar"):
+            layer = getattr(module, attr, None)
+            if not isinstance(layer, nn.Linear):
+                raise AnswerError(f"your module needs a layer named {attr}, an nn.Linear (as in "
+                                  "vu.VAE); name the two heads fc_mu and fc_logvar.")
+            if (layer.in_features, layer.out_features) != (hidden_dim, latent_dim):
+                raise AnswerError(f"{attr} must map hidden_dim={hidden_dim} features to "
+                                  f"latent_dim={latent_dim}; it is nn.Linear("
+                                  f"{layer.in_features}, {layer.out_features}).")
+            layers.append(layer)
+        with torch.no_grad():
+            return tuple(F.linear(h, layer.weight, layer.bias) for layer in layers)
+    return reference
+
+
+def _heads_cases(built: Built) -> list[Case]:
+    g = torch.Generator().manual_seed(3)
+    h_pos = torch.relu(torch.randn(6, 16, generator=g))
+    ref = _heads_reference(built)
+    kw = {"call": _heads_call(built), "reference": lambda c: ref(*c.args)}
+    return [
+        Case("hidden_dim=16, latent_dim=3, batch of 6 (post-ReLU features)", (16, 3, h_pos), **kw),
+        Case("hidden_dim=12, latent_dim=4, features of both signs",
+             (12, 4, torch.randn(6, 12, generator=g) * 3), seed=1, **kw),
+        Case("the course's sizes: hidden_dim=400, latent_dim=20, batch of 2",
+             (400, 20, torch.relu(torch.randn(2, 400, generator=g))), seed=2, **kw),
+        Case("one example (B = 1)", (8, 2, torch.randn(1, 8, generator=g)), seed=3, **kw),
+    ]
+
+
+def _heads_mistakes(built: Built) -> list[Mistake]:
+    ref = _heads_reference(built)
+
+    def wrong(f_mu: Callable, f_logvar: Callable) -> Callable[..., tuple]:
+        def answer(hidden_dim: int, latent_dim: int, h: torch.Tensor) -> tuple:
+            mu, logvar = ref(hidden_dim, latent_dim, h)
+            return f_mu(mu, logvar), f_logvar(mu, logvar)
+        return answer
+
+    return [
+        Mistake("swapped", "mu and logvar are swapped: return (mu, logvar) in that order.",
+                wrong=wrong(lambda mu, lv: lv, lambda mu, lv: mu)),
+        Mistake("same_head", "mu and logvar come out equal: both must have their own layer "
+                "(self.fc_mu(h), self.fc_logvar(h)).",
+                wrong=wrong(lambda mu, lv: mu, lambda mu, lv: mu)),
+        Mistake("logvar_sigma_exp", "your second output is sigma = exp(.), not the "
+                "log-variance: return the raw output of fc_logvar (the model works with "
+                "log sigma^2, any real number; sigma = exp(0.5 * logvar) is computed later).",
+                wrong=wrong(lambda mu, lv: mu, lambda mu, lv: torch.exp(lv))),
+        Mistake("logvar_sigma_exp", "your second output is exp(0.5 * .) = sigma, not the "
+                "log-variance: return the raw output of fc_logvar.",
+                wrong=wrong(lambda mu, lv: mu, lambda mu, lv: torch.exp(0.5 * lv))),
+        Mistake("activation_logvar", "no activation on the logvar head: logvar = log sigma^2 "
+                "must be able to go negative (sigma < 1). A softplus/ReLU there gives sigma, or "
+                "a clipped value, not the log-variance.",
+                wrong=wrong(lambda mu, lv: mu, lambda mu, lv: F.softplus(lv))),
+        Mistake("activation_logvar", "no activation on the logvar head: a ReLU forbids "
+                "logvar < 0, i.e. sigma < 1.",
+                wrong=wrong(lambda mu, lv: mu, lambda mu, lv: torch.relu(lv))),
+        Mistake("activation_mu", "no activation on the mu head: the mean can be any real "
+                "number, so fc_mu's output is returned as it is (no ReLU, sigmoid or tanh).",
+                spot=lambda r, e, c: isinstance(r, tuple) and not _close(r[0], e[0], 1e-4, 1e-5)
+                and _close(r[1], e[1], 1e-4, 1e-5)),
+        Mistake("activation_logvar", "no activation on the logvar head: return fc_logvar(h) "
+                "as it is (a log-variance can be any real number).",
+                spot=lambda r, e, c: isinstance(r, tuple) and _close(r[0], e[0], 1e-4, 1e-5)),
+    ]
+
+
+def check_encoder_heads(cls: type, *, verbose: bool = True) -> CheckResult:
+    """Check the learner's ``nn.Module`` class for the encoder's two Gaussian heads.
+
+    ``cls(hidden_dim, latent_dim)`` must build two ``nn.Linear(hidden_dim, latent_dim)``
+    layers named ``fc_mu`` and ``fc_logvar``, and ``forward(h)`` must return
+    ``(mu, logvar)``, each float ``(B, latent_dim)``, with NO activation on either head:
+    ``mu`` is any real number, and ``logvar = log sigma^2`` too (Kingma and Welling 2014,
+    Appendix C.2; :class:`vae_utils.models.VAE` does the same). The reference is the
+    affine map of the learner's own layers, so any weights pass.
+
+    Args:
+        cls: the class (not an instance).
+        verbose: print the verdict.
+
+    Returns:
+        :class:`CheckResult`; recognised mistakes: ``swapped``, ``same_head``,
+        ``logvar_sigma_exp``, ``activation_logvar``, ``activation_mu``, ``malformed``
+        (missing or mis-sized layers, not a tuple of two).
+    """
+    built: Built = {}
+    return run_check("check_encoder_heads", cls, _heads_cases(built), None,
+                     mistakes=_heads_mistakes(built),
+                     generic_hint="forward should be `return self.fc_mu(h), self.fc_logvar(h)`.",
+                     verbose=verbose, source="the affine maps of your own fc_mu and fc_logvar")
+
+
+# ---------------------------------------------------------------- 02: beta experiment
+
+
+def check_beta_experiment(results: Mapping[float, Any], *, verbose: bool = True) -> CheckResult:
+    """Check a beta experiment: as ``beta`` grows, the KL falls and reconstruction rises.
+
+    The learner trains one VAE per ``beta`` (same seed, same epochs) and passes
+    ``{beta: history}`` (:class:`vae_utils.train.History`) or ``{beta: (recon, kl)}`` in
+    nats per image. The checker prints the final test reconstruction and KL of each and
+    checks the beta-VAE trade-off (Higgins et al. 2017, "beta-VAE"): the KL is strictly
+    decreasing and the reconstruction term strictly increasing in ``beta``.
+
+    Args:
+        results: at least two ``beta`` values.
+        verbose: print the table and the verdict.
+
+    Returns:
+        :class:`CheckResult`; mistakes ``too_few`` (fewer than two betas), ``not_finite``,
+        ``kl_not_falling``, ``recon_not_rising``.
+    """
+    name = "check_beta_experiment"
+    if not results:
+        return _not_attempted(name, "no beta has been trained yet (results is "
+                              "empty).", verbose)
+    rows = []
+    try:
+        for beta in sorted(results):
+            r = results[beta]
+            if hasattr(r, "test_recon"):
+                recon, kl = r.test_recon[-1], r.test_kl[-1]
+                if recon != recon:  # no test set: use the training numbers
+                    recon, kl = r.train_recon[-1], r.train_kl[-1]
+            else:
+                recon, kl = r
+            rows.append((float(beta), float(recon), float(kl)))
+    except Exception as err:
+        return _failed(name, f"could not read results ({type(err).__name__}: {err}).", verbose,
+                       mistake="malformed", hint="pass a dict {beta: history} with the History "
+                       "that vu.fit returned, or {beta: (recon, kl)}.")
+    table = "\n".join(["   beta   recon (nats)   KL (nats)"]
+                      + [f"  {b:5.2f}   {r:12.2f}   {k:9.2f}" for b, r, k in rows])
+    if verbose:
+        print(table)
+    if len(rows) < 2:
+        return _failed(name, "one beta shows no trend.", verbose, mistake="too_few",
+                       hint="train at least two values of beta, e.g. 0.5, 1 and 4.")
+    if not all(math.isfinite(v) for row in rows for v in row[1:]):
+        return _failed(name, "some numbers are NaN or infinite.", verbose, mistake="not_finite",
+                       hint="a run diverged: lower the learning rate or check the loss.")
+    kls = [k for _, _, k in rows]
+    recons = [r for _, r, _ in rows]
+    if any(a <= b for a, b in zip(kls, kls[1:])):
+        return _failed(name, "the KL does not fall as beta grows.", verbose,
+                       mistake="kl_not_falling",
+                       hint="did you pass beta=beta to vu.fit, and train every model for the "
+                            "same epochs from the same seed?")
+    if any(a >= b for a, b in zip(recons, recons[1:])):
+        return _failed(name, "the reconstruction term does not rise as beta grows.", verbose,
+                       mistake="recon_not_rising",
+                       hint="train each model a few epochs longer, with the same seed, so the "
+                            "trade-off is visible above the noise.")
+    msg = (f"[passed] {name}: as beta grows the KL falls ({kls[0]:.1f} -> {kls[-1]:.1f} nats) "
+           f"and the reconstruction term rises ({recons[0]:.1f} -> {recons[-1]:.1f} nats).")
+    return _finish(CheckResult(name, "passed", msg), verbose)
+
+
+QUESTIONS: dict[str, Question] = {
+    "beta_effect": Question(
+        prompt="You trained the same VAE with several values of beta (say 0.25, 1 and 4). As "
+               "beta grows, what happens to the two terms of the loss?",
+        options={"d": "The KL falls and the reconstruction term rises: codes carry less "
+                      "information about x, reconstructions get blurrier, and q(z|x) stays "
+                      "closer to the prior.",
+                 "b": "Both terms fall, because a larger beta is a stronger training signal.",
+                 "c": "The KL rises and the reconstruction term falls.",
+                 "a": "Nothing changes: beta only rescales the loss."},
+        answer="d",
+        why={"d": "Beta prices every nat of information the code carries about x. A "
+                  "higher price buys less information (lower KL), so the decoder gets less to "
+                  "work with and reconstructs worse (Higgins et al. 2017).",
+             "b": "The two terms trade off: lowering one costs the other. Look at the table "
+                  "printed by check_beta_experiment.",
+             "c": "That is what happens when beta is LOWERED: KL is cheaper, so the model uses "
+                  "more of it to reconstruct better.",
+             "a": "beta multiplies only the KL term, so it changes the balance between the "
+                  "terms, not just the scale."},
+        hint="beta multiplies only the KL term. If KL becomes more expensive, would the "
+             "optimiser buy more of it or less, and what does it give up?"),
+}
+register_questions(QUESTIONS)

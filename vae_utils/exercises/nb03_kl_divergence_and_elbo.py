@@ -1,0 +1,228 @@
+"""Exercises of notebook 03 · The KL term and the ELBO: its checkers and its questions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from ..losses import bernoulli_nll, elbo_loss, kl_to_standard_normal
+from .checking import (Case, CheckResult, Mistake, Question, register_questions, run_check)
+
+
+# ------------------------------------------------------------------------------ 03: KL
+
+
+def _kl_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(4)
+    return [
+        Case("mu = 0, logvar = 0: q equals the prior, KL = 0", (torch.zeros(2, 3), torch.zeros(2, 3))),
+        Case("random mu and logvar, B=4, D=3", (torch.randn(4, 3, generator=g),
+                                               torch.randn(4, 3, generator=g))),
+        Case("mu = 0, logvar = 0 except one entry: only the variance term",
+             (torch.zeros(1, 4), torch.tensor([[0.0, 0.0, 2.0, 0.0]]))),
+        Case("large and small variances (logvar = -6 and 4), B=2, D=5",
+             (torch.randn(2, 5, generator=g), torch.tensor([[-6.0] * 5, [4.0] * 5]))),
+        Case("one example, one dimension (B=1, D=1)", (torch.tensor([[1.5]]), torch.tensor([[-0.5]]))),
+        Case("the course's size: B=8, D=20", (torch.randn(8, 20, generator=g),
+                                              torch.randn(8, 20, generator=g))),
+    ]
+
+
+_KL_MISTAKES = [
+    Mistake("mean_all", "you averaged over everything (torch.mean without dim): return one KL "
+            "per example, shape (B,), the SUM over its latent dimensions.",
+            wrong=lambda mu, lv: kl_to_standard_normal(mu, lv).mean() / mu.shape[1]),
+    Mistake("batch_mean", "return one KL per example, shape (B,): sum over the latent "
+            "dimensions only (dim=1), don't average over the batch here.",
+            wrong=lambda mu, lv: kl_to_standard_normal(mu, lv).mean()),
+    Mistake("batch_sum", "return one KL per example, shape (B,): sum over dim=1 only, not over "
+            "the whole tensor.", wrong=lambda mu, lv: kl_to_standard_normal(mu, lv).sum()),
+    Mistake("wrong_sign", "wrong sign: a KL divergence is never negative. It is "
+            "-1/2 * sum(1 + logvar - mu^2 - exp(logvar)), with the minus in front.",
+            wrong=lambda mu, lv: -kl_to_standard_normal(mu, lv)),
+    Mistake("missing_half", "your values are twice the reference: the missing 1/2 in front of "
+            "the sum (-0.5 * sum(...)).", wrong=lambda mu, lv: 2 * kl_to_standard_normal(mu, lv)),
+    Mistake("mean_reduction", "your values are the reference divided by D: you took the mean "
+            "over the latent dimensions. The KL of independent dimensions is their SUM.",
+            wrong=lambda mu, lv: kl_to_standard_normal(mu, lv) / mu.shape[1]),
+    Mistake("forgot_exp", "you forgot the exp: the variance is sigma^2 = exp(logvar), so the "
+            "last term is logvar.exp(), not logvar.",
+            wrong=lambda mu, lv: -0.5 * torch.sum(1 + lv - mu.pow(2) - lv, dim=1)),
+    Mistake("logvar_as_log_sigma", "you treated logvar as log sigma (log standard deviation). "
+            "Here logvar = log sigma^2 is the log-variance, so sigma^2 = exp(logvar) and "
+            "log sigma^2 = logvar (no factor 2).",
+            wrong=lambda mu, lv: -0.5 * torch.sum(1 + 2 * lv - mu.pow(2) - torch.exp(2 * lv),
+                                                  dim=1)),
+    Mistake("sigma_as_logvar", "you used sigma where the formula needs the log-variance: the "
+            "second term is logvar itself and the last exp(logvar) (do not take sqrt or "
+            "exp(0.5 * logvar) first).",
+            wrong=lambda mu, lv: -0.5 * torch.sum(1 + torch.exp(0.5 * lv) - mu.pow(2)
+                                                  - lv.exp(), dim=1)),
+    Mistake("missing_one", "the 1 inside the sum is missing: -1/2 * sum(1 + logvar - mu^2 - "
+            "exp(logvar)); without it KL(prior || prior) is D/2, not 0.",
+            wrong=lambda mu, lv: -0.5 * torch.sum(lv - mu.pow(2) - lv.exp(), dim=1)),
+    Mistake("missing_mu", "the mu^2 term is missing (or has the wrong sign): moving the mean "
+            "away from 0 must cost KL.",
+            wrong=lambda mu, lv: -0.5 * torch.sum(1 + lv - lv.exp(), dim=1)),
+    Mistake("missing_mu", "mu^2 enters with a minus sign inside the sum: 1 + logvar - mu^2 - "
+            "exp(logvar).", wrong=lambda mu, lv: -0.5 * torch.sum(1 + lv + mu.pow(2) - lv.exp(),
+                                                                  dim=1)),
+]
+
+
+def check_kl(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], *,
+             verbose: bool = True) -> CheckResult:
+    """Check ``fn(mu, logvar) -> (B,)``: the closed-form KL to the standard normal.
+
+    ``KL(N(mu, diag(exp(logvar))) || N(0, I)) = -1/2 sum_j (1 + logvar_j - mu_j^2 -
+    exp(logvar_j))`` per example (Kingma and Welling 2014, Appendix B), reference
+    :func:`vae_utils.losses.kl_to_standard_normal` (itself tested against
+    ``torch.distributions.kl_divergence``). Cases include ``KL = 0`` at the prior, a
+    single dimension, and very small and very large variances.
+
+    Args:
+        fn: ``mu``, ``logvar`` float ``(B, D)`` -> float ``(B,)`` in nats.
+        verbose: print the verdict.
+
+    Returns:
+        :class:`CheckResult`; recognised mistakes: ``mean_all``, ``batch_mean``, ``batch_sum``,
+        ``wrong_sign``, ``missing_half``, ``mean_reduction``, ``forgot_exp``,
+        ``logvar_as_log_sigma``, ``sigma_as_logvar``, ``missing_one``, ``missing_mu``.
+    """
+    return run_check("check_kl", fn, _kl_cases(), kl_to_standard_normal, mistakes=_KL_MISTAKES,
+                     generic_hint="KL = -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp(), "
+                                  "dim=1).",
+                     verbose=verbose, source="vae_utils.losses.kl_to_standard_normal")
+
+
+# ---------------------------------------------------------------------- 03: ELBO loss
+
+
+def _elbo_ref(logits, x, mu, logvar, beta=1.0):
+    return elbo_loss(logits, x, mu, logvar, beta=beta).loss
+
+
+def _elbo_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(5)
+
+    def batch(b: int, d: int = 20, binary: bool = True) -> tuple:
+        logits = torch.randn(b, 1, 28, 28, generator=g) * 2
+        x = torch.rand(b, 1, 28, 28, generator=g)
+        x = (x > 0.6).float() if binary else x
+        return (logits, x, torch.randn(b, d, generator=g), torch.randn(b, d, generator=g) * 0.5)
+
+    return [
+        Case("batch of 4, beta = 1 (the default)", batch(4)),
+        Case("grey-level targets, batch of 16", batch(16, binary=False)),
+        Case("one image (B = 1)", batch(1)),
+        Case("beta = 4 (passed as beta=4.0)", batch(4), kwargs={"beta": 4.0}),
+        Case("beta = 0: only the reconstruction term", batch(4), kwargs={"beta": 0.0}),
+    ]
+
+
+def _elbo_parts(logits, x, mu, logvar):
+    return bernoulli_nll(logits, x), kl_to_standard_normal(mu, logvar)
+
+
+_ELBO_MISTAKES = [
+    Mistake("per_example", "return one number for the batch (a 0-d tensor): the mean over the "
+            "batch of the per-image loss.",
+            wrong=lambda lo, x, mu, lv, beta=1.0: (lambda r, k: r + beta * k)(
+                *_elbo_parts(lo, x, mu, lv))),
+    Mistake("sum_over_batch", "your loss is B times too large: you summed over the batch "
+            "(reduction='sum' over everything, as in the PyTorch example). Sum over pixels and "
+            "latent dimensions, then take the MEAN over the batch, so the number is in nats "
+            "per image and does not change with the batch size.",
+            wrong=lambda lo, x, mu, lv, beta=1.0: (lambda r, k: (r + beta * k).sum())(
+                *_elbo_parts(lo, x, mu, lv))),
+    Mistake("mean_reduction", "your reconstruction term is averaged over pixels "
+            "(F.binary_cross_entropy_with_logits' default reduction='mean'): it is 784 times "
+            "too small next to the KL. Sum over each image's pixels, then average over the batch.",
+            wrong=lambda lo, x, mu, lv, beta=1.0: (lambda r, k: (r / 784 + beta * k).mean())(
+                *_elbo_parts(lo, x, mu, lv))),
+    Mistake("mean_reduction", "both terms are averaged over elements (pixels and latent "
+            "dimensions) instead of summed: the loss is per pixel, not per image. Sum within "
+            "each image (784 pixels, D latent dimensions), then average over the batch.",
+            wrong=lambda lo, x, mu, lv, beta=1.0: (lambda r, k: (r / 784 + beta * k
+                                                                   / mu.shape[1]).mean())(
+                *_elbo_parts(lo, x, mu, lv))),
+    Mistake("mean_reduction", "your KL is averaged over latent dimensions: sum it over the D "
+            "dimensions of each example, then average over the batch.",
+            wrong=lambda lo, x, mu, lv, beta=1.0: (lambda r, k: (r + beta * k
+                                                                 / mu.shape[1]).mean())(
+                *_elbo_parts(lo, x, mu, lv))),
+    Mistake("kl_sign", "the KL enters the loss with a plus sign: loss = recon + beta * KL "
+            "(check the sign of your KL term: it must be >= 0).",
+            wrong=lambda lo, x, mu, lv, beta=1.0: (lambda r, k: (r - beta * k).mean())(
+                *_elbo_parts(lo, x, mu, lv))),
+    Mistake("elbo_not_loss", "you returned the ELBO itself; the loss to minimise is the "
+            "NEGATIVE ELBO, recon + beta * KL.",
+            wrong=lambda lo, x, mu, lv, beta=1.0: -_elbo_ref(lo, x, mu, lv, beta)),
+    Mistake("missing_half", "your KL term is twice the reference: the missing 1/2 in "
+            "-0.5 * sum(1 + logvar - mu^2 - exp(logvar)).",
+            wrong=lambda lo, x, mu, lv, beta=1.0: (lambda r, k: (r + 2 * beta * k).mean())(
+                *_elbo_parts(lo, x, mu, lv))),
+    Mistake("beta_ignored", "beta is ignored: multiply the KL term by beta.",
+            wrong=lambda lo, x, mu, lv, beta=1.0: _elbo_ref(lo, x, mu, lv, 1.0)),
+    Mistake("beta_on_recon", "beta weighs the KL term, not the reconstruction: "
+            "recon + beta * KL.",
+            wrong=lambda lo, x, mu, lv, beta=1.0: (lambda r, k: (beta * r + k).mean())(
+                *_elbo_parts(lo, x, mu, lv))),
+    Mistake("sigmoid_twice", "the reconstruction term takes the raw logits: "
+            "binary_cross_entropy_with_logits(logits, x), not of torch.sigmoid(logits).",
+            wrong=lambda lo, x, mu, lv, beta=1.0: _elbo_ref(torch.sigmoid(lo), x, mu, lv, beta)),
+    Mistake("forgot_exp", "the KL's variance term is exp(logvar), not logvar.",
+            wrong=lambda lo, x, mu, lv, beta=1.0: (bernoulli_nll(lo, x) + beta * -0.5 * torch.sum(
+                1 + lv - mu.pow(2) - lv, dim=1)).mean()),
+]
+
+
+def check_elbo_loss(fn: Callable[..., torch.Tensor], *, verbose: bool = True) -> CheckResult:
+    """Check ``fn(logits, x, mu, logvar, beta=1.0) -> loss``: the negative ELBO of a batch.
+
+    ``loss = mean_b [ sum_pixels BCE(logits, x) + beta * KL_b ]``: each term summed within
+    an image (784 pixels; D latent dimensions), then averaged over the batch, so it is in
+    nats per image (Kingma and Welling 2014, Eq. 10; ``beta``: Higgins et al. 2017).
+    Reference ``vae_utils.losses.elbo_loss(...).loss``.
+
+    Args:
+        fn: ``logits`` float ``(B, 1, 28, 28)``, ``x`` same shape in [0, 1], ``mu`` and
+            ``logvar`` float ``(B, D)``, keyword ``beta`` -> a 0-d tensor.
+        verbose: print the verdict.
+
+    Returns:
+        :class:`CheckResult`; recognised mistakes: ``per_example``, ``sum_over_batch``,
+        ``mean_reduction``, ``kl_sign``, ``elbo_not_loss``, ``missing_half``,
+        ``beta_ignored``, ``beta_on_recon``, ``sigmoid_twice``, ``forgot_exp``.
+    """
+    return run_check("check_elbo_loss", fn, _elbo_cases(), _elbo_ref, mistakes=_ELBO_MISTAKES,
+                     generic_hint="recon = BCE-with-logits summed per image, kl = the closed "
+                                  "form summed per example; return (recon + beta * kl).mean().",
+                     verbose=verbose, source="vae_utils.losses.elbo_loss")
+
+
+QUESTIONS: dict[str, Question] = {
+    "reduction": Question(
+        prompt="A classmate writes `loss = F.binary_cross_entropy_with_logits(logits, x) + "
+               "kl.mean()`, where `kl` is the per-example KL summed over the 20 latent dimensions. "
+               "What goes wrong?",
+        options={"a": "Nothing: both terms are averages, so they are on the same scale.",
+                 "d": "The reconstruction term is a mean over 784 pixels, so it is 784 times "
+                      "too small next to the KL: the model is told to care mostly about the KL, "
+                      "codes carry little information and reconstructions come out blurry.",
+                 "c": "The KL is 20 times too large, so training diverges.",
+                 "b": "The loss depends on the batch size."},
+        answer="d",
+        why={"a": "Both are averages, but over different things: the BCE over pixels, the KL "
+                  "over examples only. The ELBO needs the sum over pixels.",
+             "d": "It is a beta-VAE with beta = 784 in disguise. Sum the BCE over the "
+                  "pixels of each image (reduction='none' then .flatten(1).sum(1)) and then "
+                  "average over the batch.",
+             "c": "The KL summed over dimensions is correct; the problem is the other term.",
+             "b": "Both terms are averaged over the batch, so the batch size does not matter "
+                  "here; the pixel reduction does."},
+        hint="`F.binary_cross_entropy_with_logits` has `reduction='mean'` by default. Mean over "
+             "what? Compare with how `kl` was reduced."),
+}
+register_questions(QUESTIONS)

@@ -1,0 +1,119 @@
+"""Exercises of notebook 05 · Interpolation: its checkers and its questions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from ..latent import slerp as _slerp
+from .checking import (Case, CheckResult, Mistake, Question, _clone, _not_finite, register_questions, run_check)
+
+
+# -------------------------------------------------------------------------- 05: slerp
+
+
+def _slerp_ref(z0, z1, t):
+    return _slerp(z0, z1, t)[0]
+
+
+def _slerp_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(6)
+    e0, e1 = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+    a, b = torch.randn(20, generator=g), torch.randn(20, generator=g) * 2
+    near = a * 1.5 + 1e-5 * torch.randn(20, generator=g)
+    return [
+        Case("orthogonal unit vectors, t = 0.5: (e0 + e1) / sqrt(2)", (e0, e1, 0.5)),
+        Case("orthogonal unit vectors, t = 0.25", (e0, e1, 0.25)),
+        Case("t = 0 gives z0", (a, b, 0.0)),
+        Case("t = 1 gives z1", (a, b, 1.0)),
+        Case("D = 20 codes of different norms, t = 0.3", (a, b, 0.3)),
+        Case("(nearly) parallel codes: the formula is 0/0, fall back to lerp", (a, near, 0.5),
+             rtol=1e-3, atol=1e-3),
+    ]
+
+
+def _lerp(z0, z1, t):
+    return (1 - t) * z0 + t * z1
+
+
+_SLERP_MISTAKES = [
+    Mistake("lerp", "this is linear interpolation (1 - t) z0 + t z1. Slerp weights z0 and z1 "
+            "by sin((1 - t) W) / sin W and sin(t W) / sin W, W = the angle between them.",
+            wrong=_lerp),
+    Mistake("swapped_t", "your path runs backwards: t = 0 must give z0 and t = 1 give z1. "
+            "z0's weight is sin((1 - t) W) / sin W.",
+            wrong=lambda z0, z1, t: _slerp_ref(z0, z1, 1 - t)),
+    Mistake("normalised_output", "your result has unit length: normalise only to compute the "
+            "angle W (cos W = z0 . z1 / (|z0| |z1|)); apply the weights to z0 and z1 themselves.",
+            wrong=lambda z0, z1, t: _slerp_ref(z0 / z0.norm(), z1 / z1.norm(), t)),
+    Mistake("unnormalised_angle", "the angle needs normalised vectors: cos W = z0 . z1 / "
+            "(|z0| |z1|), not z0 . z1.",
+            wrong=lambda z0, z1, t: _slerp_with_cos(z0, z1, t, torch.clamp(z0 @ z1, -1, 1))),
+    Mistake("parallel", "your function gives inf/NaN for (nearly) parallel codes: there "
+            "sin W is about 0. When sin W is tiny (say < 1e-6), return lerp instead.",
+            spot=_not_finite),
+]
+
+
+def _slerp_with_cos(z0, z1, t, cos):
+    omega = torch.arccos(cos)
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+def _slerp_call(fn: Callable, case: Case) -> Any:
+    out = fn(*_clone(case.args))
+    if isinstance(out, torch.Tensor) and out.dim() == 2 and out.shape[0] == 1:
+        out = out[0]  # (1, D), as vae_utils.latent.slerp returns, is fine too
+    return out
+
+
+def check_slerp(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor], *,
+                verbose: bool = True) -> CheckResult:
+    """Check ``fn(z0, z1, t) -> z``: spherical linear interpolation between two codes.
+
+    ``slerp = sin((1 - t) W) / sin W * z0 + sin(t W) / sin W * z1`` with
+    ``cos W = z0 . z1 / (|z0| |z1|)`` (Shoemake 1985; White 2016, "Sampling Generative
+    Networks", Section 2.1), and linear interpolation when ``z0``, ``z1`` are (nearly)
+    parallel. Reference ``vae_utils.latent.slerp``.
+
+    Args:
+        fn: ``z0``, ``z1`` float ``(D,)``, ``t`` a float in [0, 1] -> float ``(D,)``
+            (``(1, D)`` is accepted too).
+        verbose: print the verdict.
+
+    Returns:
+        :class:`CheckResult`; recognised mistakes: ``lerp``, ``swapped_t``,
+        ``normalised_output``, ``unnormalised_angle``, ``parallel``.
+    """
+    cases = [Case(c.name, c.args, rtol=c.rtol, atol=c.atol, call=_slerp_call)
+             for c in _slerp_cases()]
+    return run_check("check_slerp", fn, cases, _slerp_ref, mistakes=_SLERP_MISTAKES,
+                     generic_hint="W = arccos(z0 @ z1 / (z0.norm() * z1.norm())); return "
+                                  "(sin((1 - t) W) * z0 + sin(t W) * z1) / sin(W).",
+                     verbose=verbose, source="vae_utils.latent.slerp")
+
+
+QUESTIONS: dict[str, Question] = {
+    "slerp_norm": Question(
+        prompt="In D = 20 dimensions, z0 and z1 are two draws from N(0, I). Why interpolate "
+               "between them with slerp rather than a straight line?",
+        options={"c": "Draws from N(0, I) have norm close to sqrt(D), but the straight line's "
+                      "midpoint has norm close to sqrt(D / 2): it passes through a region the "
+                      "prior almost never produces. Slerp keeps the norm near sqrt(D).",
+                 "b": "A straight line is slower to compute.",
+                 "a": "A straight line does not end exactly at z1.",
+                 "d": "Slerp passes through the origin, the most likely point of the prior."},
+        answer="c",
+        why={"c": "In many dimensions almost all the prior's mass lies in a thin shell "
+                  "of radius about sqrt(D) (White 2016). The lerp midpoint of two independent "
+                  "draws is inside that shell; slerp walks along it.",
+             "b": "Both cost a few vector operations.",
+             "a": "Both end exactly at z1 (t = 1).",
+             "d": "Slerp does not pass through the origin; and although the origin has the "
+                  "highest density, codes with norm near 0 are very rare in 20 dimensions."},
+        hint="Compute `z0.norm()`, `z1.norm()` and `((z0 + z1) / 2).norm()` for a few random "
+             "draws with D = 20."),
+}
+register_questions(QUESTIONS)
