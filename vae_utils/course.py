@@ -24,8 +24,12 @@ __all__ = ["execute_notebook", "find_notebooks", "main", "project_root", "run_no
 
 def project_root(start: Path | None = None) -> Path:
     """The course checkout: the nearest folder up from ``start`` (default: the working
-    directory) holding ``pyproject.toml`` and ``notebooks/``."""
-    here = (start or Path.cwd()).resolve()
+    directory) holding ``pyproject.toml`` and ``notebooks/``.
+
+    Raises:
+        FileNotFoundError: no such folder at or above ``start``.
+    """
+    here = Path(start if start is not None else Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "pyproject.toml").is_file() and (folder / "notebooks").is_dir():
             return folder
@@ -34,8 +38,9 @@ def project_root(start: Path | None = None) -> Path:
 
 
 def find_notebooks(root: Path) -> list[Path]:
-    """The course notebooks in order: ``notebooks/*.ipynb``, then ``notebooks/solutions/``."""
-    nb = root / "notebooks"
+    """The course notebooks in order: ``notebooks/*.ipynb``, then ``notebooks/solutions/``
+    (an empty list if ``root`` has no ``notebooks/`` folder)."""
+    nb = Path(root) / "notebooks"
     return sorted(nb.glob("*.ipynb")) + sorted((nb / "solutions").glob("*.ipynb"))
 
 
@@ -52,12 +57,17 @@ def execute_notebook(path: Path, *, timeout: int = 900):
         disk) and the wall-clock seconds.
 
     Raises:
+        FileNotFoundError: no such notebook.
+        ValueError: ``path`` is not an ``.ipynb`` file, or ``timeout`` is not a positive
+            integer.
+        nbformat.reader.NotJSONError: the file is not a notebook (not JSON).
         nbclient.exceptions.CellExecutionError: a cell failed (its traceback is in the
             message).
     """
     import nbformat
     from nbclient import NotebookClient
 
+    path = _check_notebook(path, timeout)
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
@@ -66,15 +76,30 @@ def execute_notebook(path: Path, *, timeout: int = 900):
     return nb, time.perf_counter() - start
 
 
+def _check_notebook(path: Path | str, timeout: int) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no notebook at {path}; check the path (notebooks/NN_name.ipynb).")
+    if path.suffix != ".ipynb":
+        raise ValueError(f"{path} is not a Jupyter notebook (.ipynb).")
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
+        raise ValueError(f"timeout must be a positive number of seconds per cell; got {timeout!r}.")
+    return path
+
+
 def run_notebook(path: Path, *, inplace: bool = False, timeout: int = 900) -> float:
     """Execute one notebook (see :func:`execute_notebook`); with ``inplace`` write the
     fresh outputs back into the file.
 
     Returns:
         Wall-clock seconds.
+
+    Raises:
+        The errors of :func:`execute_notebook`.
     """
     import nbformat
 
+    path = _check_notebook(path, timeout)
     nb, seconds = execute_notebook(path, timeout=timeout)
     if inplace:
         nbformat.write(nb, path)
@@ -90,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="write the fresh outputs back into the notebook files")
     parser.add_argument("--timeout", type=int, default=900, help="seconds allowed per cell")
     args = parser.parse_args(argv)
+    if args.timeout < 1:
+        parser.error(f"--timeout must be a positive number of seconds; got {args.timeout}.")
 
     os.environ.setdefault("VAE_PROGRESS", "0")  # no progress bars: the kernels inherit this
     os.environ.setdefault("PYTHONHASHSEED", "0")
@@ -109,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         except CellExecutionError as err:
             print(f"{path.name:45s} FAILED", flush=True)
             print(f"\nFAILED: {path} stopped with an error:\n{err}", file=sys.stderr)
+            return 1
+        except ValueError as err:  # not a notebook (.ipynb, JSON)
+            print(f"FAILED {path}: {err}", file=sys.stderr)
             return 1
         total += seconds
         # printed after the run, so a kernel's own log lines cannot split the row

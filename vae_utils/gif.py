@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +20,43 @@ import torch
 from torchvision.utils import make_grid
 
 __all__ = ["add_caption", "bounce", "hstack_frames", "images_to_frame", "save_gif", "to_uint8"]
+
+#: How far outside [0, 1] a pixel may lie (float rounding) before it is refused.
+PIXEL_TOLERANCE = 1e-6
+
+
+def _as_pixels(x: object, name: str = "images") -> torch.Tensor:
+    """``x`` (tensor or array) as a float32 CPU tensor whose values lie in [0, 1].
+
+    Values within :data:`PIXEL_TOLERANCE` of the interval are clamped into it (float
+    rounding); anything further out, or NaN, is refused: pictures drawn from logits or
+    0-255 pixels would be clamped into believable but false digits.
+
+    Raises:
+        TypeError: ``x`` cannot be read as a numeric tensor.
+        ValueError: values outside [0, 1] (the message says: ``torch.sigmoid(logits)``,
+            or divide 0-255 pixels by 255) or NaN.
+    """
+    try:
+        t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"{name} must be a tensor or array of pixel values; got "
+                        f"{type(x).__name__} ({err}).") from None
+    if not (t.is_floating_point() or t.dtype in (torch.bool, torch.uint8, torch.int8,
+                                                  torch.int16, torch.int32, torch.int64)):
+        raise TypeError(f"{name} must hold real pixel values; got {t.dtype}.")
+    t = t.detach().float().cpu()
+    if t.numel() == 0:
+        return t
+    lo, hi = float(t.min()), float(t.max())
+    if math.isnan(lo) or math.isnan(hi):
+        raise ValueError(f"{name} contain NaN, so there is nothing true to draw; find where the "
+                         "NaN came from (torch.isnan(x).nonzero()).")
+    if lo < -PIXEL_TOLERANCE or hi > 1 + PIXEL_TOLERANCE:
+        raise ValueError(f"{name} must hold pixel values in [0, 1]; got min {lo:.3g}, max "
+                         f"{hi:.3g}. Did you pass logits? Draw torch.sigmoid(logits) (the "
+                         "pixel probabilities). 0-255 images: divide them by 255.")
+    return t.clamp_(0.0, 1.0)
 
 
 def to_uint8(x: torch.Tensor | np.ndarray, invert: bool = True,
@@ -37,18 +75,18 @@ def to_uint8(x: torch.Tensor | np.ndarray, invert: bool = True,
         uint8 array of the same shape.
 
     Raises:
-        ValueError: float values outside [0, 1] (by more than 1e-6): did you pass logits?
-            Or ``levels`` outside 2..256.
+        TypeError: ``x`` is not numeric, or ``invert`` is not a bool.
+        ValueError: values outside [0, 1] (by more than 1e-6) or NaN: did you pass logits
+            (draw ``torch.sigmoid(logits)``) or 0-255 pixels (divide by 255)? Or ``levels``
+            outside 2..256.
     """
-    if not isinstance(levels, int) or not 2 <= levels <= 256:
+    if isinstance(levels, bool) or not isinstance(levels, int) or not 2 <= levels <= 256:
         raise ValueError(f"levels must be an integer in 2..256; got {levels!r}.")
+    if not isinstance(invert, bool):
+        raise TypeError(f"invert must be True or False; got {invert!r}.")
     if isinstance(x, np.ndarray) and x.dtype == np.uint8:
         return x
-    a = torch.as_tensor(x).detach().float().cpu().numpy()
-    if a.size and (a.min() < -1e-6 or a.max() > 1 + 1e-6):
-        raise ValueError(f"images must lie in [0, 1]; got min {a.min():.3g}, max {a.max():.3g}. "
-                         "Did you pass logits? Apply torch.sigmoid first.")
-    a = np.clip(a, 0.0, 1.0)
+    a = _as_pixels(x).numpy()
     if invert:
         a = 1.0 - a
     steps = levels - 1
@@ -71,14 +109,20 @@ def images_to_frame(x: torch.Tensor, nrow: int = 8, padding: int = 2, scale: int
         uint8 ``(H, W)``.
 
     Raises:
-        ValueError: ``x`` is not ``(N, 1, h, w)``, or ``scale`` is not a positive integer.
+        TypeError: ``x`` is not numeric.
+        ValueError: ``x`` is not ``(N, 1, h, w)`` with N >= 1; values outside [0, 1] or
+            NaN (logits: pass ``torch.sigmoid(logits)``; 0-255 pixels: divide by 255);
+            ``nrow`` or ``scale`` not a positive integer, ``padding`` negative.
     """
-    x = torch.as_tensor(x).detach().float().cpu()
-    if x.dim() != 4 or x.shape[1] != 1:
-        raise ValueError(f"x must be grey images (N, 1, h, w); got {tuple(x.shape)}.")
-    if not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale must be a positive integer; got {scale!r}.")
-    grid = make_grid(x.clamp(0, 1), nrow=nrow, padding=padding, pad_value=0.0)[0]  # (H, W)
+    x = _as_pixels(x, "x")
+    if x.dim() != 4 or x.shape[1] != 1 or len(x) == 0:
+        raise ValueError(f"x must be grey images (N, 1, h, w) with N >= 1; got {tuple(x.shape)}."
+                         + (" Add the channel with x.unsqueeze(1)." if x.dim() == 3 else ""))
+    for name, value, least in (("nrow", nrow, 1), ("scale", scale, 1), ("padding", padding, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            kind = "a positive integer" if least else "an integer >= 0"
+            raise ValueError(f"{name} must be {kind}; got {value!r}.")
+    grid = make_grid(x, nrow=nrow, padding=padding, pad_value=0.0)[0]  # (H, W)
     frame = to_uint8(grid, invert=invert, levels=levels)
     if scale > 1:
         frame = frame.repeat(scale, axis=0).repeat(scale, axis=1)
@@ -90,9 +134,24 @@ def hstack_frames(*frames: np.ndarray, gap: int = 8, fill: int = 255) -> np.ndar
 
     Returns:
         uint8 ``(max H_i, sum W_i + gap * (k - 1))``; empty space is ``fill``.
+
+    Raises:
+        ValueError: no frames, a frame that is not a grey uint8 NumPy array ``(H, W)``
+            (make one with :func:`images_to_frame` or :func:`to_uint8`), ``gap`` negative or
+            ``fill`` outside 0..255.
     """
-    if not frames or any(f.ndim != 2 or f.dtype != np.uint8 for f in frames):
-        raise ValueError("hstack_frames takes one or more grey uint8 frames (H, W).")
+    bad = [i for i, f in enumerate(frames)
+           if not isinstance(f, np.ndarray) or f.ndim != 2 or f.dtype != np.uint8]
+    if not frames or bad:
+        got = (f"frame {bad[0]} is {type(frames[bad[0]]).__name__} "
+               f"{getattr(frames[bad[0]], 'dtype', '')} {tuple(getattr(frames[bad[0]], 'shape', ()))}"
+               if bad else "no frames")
+        raise ValueError(f"hstack_frames takes one or more grey uint8 NumPy frames (H, W); {got}. "
+                         "Make frames with images_to_frame(x) or to_uint8(x).")
+    if isinstance(gap, bool) or not isinstance(gap, int) or gap < 0:
+        raise ValueError(f"gap must be an integer >= 0 (pixels); got {gap!r}.")
+    if isinstance(fill, bool) or not isinstance(fill, int) or not 0 <= fill <= 255:
+        raise ValueError(f"fill must be a grey level in 0..255; got {fill!r}.")
     height = max(f.shape[0] for f in frames)
     parts = []
     for i, f in enumerate(frames):
@@ -114,12 +173,26 @@ def add_caption(frame: np.ndarray, text: str, height: int = 16, fill: int = 255,
 
     Returns:
         uint8 ``(H + height, W)``.
+
+    Raises:
+        TypeError: ``text`` is not a string.
+        ValueError: ``frame`` is not a grey uint8 NumPy array ``(H, W)``, ``height`` is
+            not a positive integer, or ``fill``/``ink`` is outside 0..255.
     """
     from PIL import Image, ImageDraw
 
-    if frame.ndim != 2 or frame.dtype != np.uint8:
-        raise ValueError(f"frame must be a grey uint8 array (H, W); got {frame.dtype} "
-                         f"{frame.shape}.")
+    if not isinstance(frame, np.ndarray) or frame.ndim != 2 or frame.dtype != np.uint8:
+        raise ValueError(f"frame must be a grey uint8 NumPy array (H, W); got "
+                         f"{type(frame).__name__} {getattr(frame, 'dtype', '')} "
+                         f"{tuple(getattr(frame, 'shape', ()))}. Make one with images_to_frame(x) "
+                         "or to_uint8(x).")
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string; got {type(text).__name__}. Use f\"{{value}}\".")
+    if isinstance(height, bool) or not isinstance(height, int) or height < 1:
+        raise ValueError(f"height must be a positive integer (pixels); got {height!r}.")
+    for name, value in (("fill", fill), ("ink", ink)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
+            raise ValueError(f"{name} must be a grey level in 0..255; got {value!r}.")
     strip = Image.new("L", (frame.shape[1], height), color=fill)
     ImageDraw.Draw(strip).text((3, 2), text, fill=ink)
     return np.concatenate([np.asarray(strip, dtype=np.uint8), frame], axis=0)
@@ -129,7 +202,10 @@ def bounce(frames: Sequence[np.ndarray] | np.ndarray) -> list[np.ndarray]:
     """Forward then back without repeating the ends: ``a b c d`` -> ``a b c d c b``.
 
     Played in a loop this gives ``a b c d c b a b ...``, with no jump and no frame shown
-    twice in a row.
+    twice in a row. An empty sequence gives ``[]``, one frame ``[a]``.
+
+    Raises:
+        TypeError: ``frames`` is not a sequence (pass a list of frames).
     """
     frames = list(frames)
     return frames + frames[-2:0:-1]
@@ -153,8 +229,10 @@ def save_gif(frames: Sequence[np.ndarray] | np.ndarray, path: str | Path,
         The path written.
 
     Raises:
-        ValueError: no frames, frames not uint8 or of differing shapes, a bad duration,
-            or a path not ending in ``.gif``.
+        TypeError: ``path`` is not a path.
+        ValueError: no frames, frames not uint8 or of differing shapes, a bad duration
+            (not a whole multiple of 10 ms >= 20, NaN, not a number), a bad ``loop``, or
+            a path not ending in ``.gif``.
     """
     import imageio.v3 as iio
 
@@ -171,14 +249,22 @@ def save_gif(frames: Sequence[np.ndarray] | np.ndarray, path: str | Path,
         raise ValueError(f"frames must be (H, W) or (H, W, 3); got {shape}.")
     if any(f.shape != shape for f in frames):
         raise ValueError(f"all frames must have the same shape; got {sorted({f.shape for f in frames})}.")
-    durations = [duration] * len(frames) if np.isscalar(duration) else list(duration)
+    try:
+        durations = [duration] * len(frames) if np.isscalar(duration) else list(duration)
+    except TypeError:
+        raise ValueError(f"duration must be milliseconds per frame, one number or one per "
+                         f"frame; got {duration!r}.") from None
     if len(durations) != len(frames):
         raise ValueError(f"{len(frames)} frames but {len(durations)} durations.")
-    if any(int(d) != d or d < 20 or d % 10 for d in durations):
+    if any(isinstance(d, bool) or not isinstance(d, int | float | np.integer | np.floating)
+           or not math.isfinite(d) or int(d) != d or d < 20 or d % 10 for d in durations):
         raise ValueError(f"durations must be whole multiples of 10 ms and >= 20 ms (GIF counts "
                          f"in 1/100 s); got {duration}.")
-    if not isinstance(loop, int) or loop < 0:
+    if isinstance(loop, bool) or not isinstance(loop, int) or loop < 0:
         raise ValueError(f"loop must be an integer >= 0 (0 = forever); got {loop!r}.")
+    if not isinstance(path, str | Path):
+        raise TypeError(f"path must be a file name or path ending in .gif; got "
+                        f"{type(path).__name__}.")
     path = Path(path)
     if path.suffix.lower() != ".gif":
         raise ValueError(f"path must end in .gif; got {str(path)!r}.")

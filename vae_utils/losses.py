@@ -26,6 +26,56 @@ __all__ = [
 ]
 
 
+def _type_name(value: object) -> str:
+    """``numpy.ndarray``, ``list``, ...: the type as a learner would import it."""
+    kind = type(value)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+
+
+def _require_float_tensor(value: object, name: str, *, images: bool = False) -> None:
+    """``TypeError`` naming the fix unless ``value`` is a floating-point ``torch.Tensor``.
+
+    Costs no host synchronisation (it reads only the type and dtype).
+    """
+    if not isinstance(value, torch.Tensor):
+        scale = " and divide 0-255 pixels by 255" if images else ""
+        raise TypeError(f"{name} must be a torch.Tensor; got {_type_name(value)}. Convert it with "
+                        f"torch.as_tensor({name}, dtype=torch.float32){scale}.")
+    if not value.is_floating_point():
+        fix = (f"{name}.float() / 255 for 0-255 pixels, or {name}.float() for 0/1 or bool pixels"
+               if images else f"{name}.float()")
+        raise TypeError(f"{name} must be a floating-point tensor; got {value.dtype}. Convert it "
+                        f"with {fix}.")
+
+
+def _same_device(**tensors: torch.Tensor) -> None:
+    """``RuntimeError`` naming the fix unless all tensors sit on one device."""
+    devices = {name: t.device for name, t in tensors.items()}
+    if len(set(devices.values())) > 1:
+        where = ", ".join(f"{name} on {d}" for name, d in devices.items())
+        raise RuntimeError(f"tensors must be on one device; got {where}. Move them with "
+                           ".to(device) first.")
+
+
+def _check_number(value: object, name: str, *, positive: bool = False) -> float:
+    """A finite real number (>= 0, or > 0 with ``positive``) as a float; ``ValueError``
+    (``TypeError`` for a non-number) naming what was wrong otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float | torch.Tensor) or (
+            isinstance(value, torch.Tensor) and value.numel() != 1):
+        try:
+            import numpy as np  # numpy scalars are numbers too
+            ok = isinstance(value, np.integer | np.floating)
+        except ImportError:  # pragma: no cover - numpy is a dependency
+            ok = False
+        if not ok:
+            raise TypeError(f"{name} must be a number; got {_type_name(value)} {value!r}.")
+    number = float(value)
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        need = "> 0" if positive else ">= 0"
+        raise ValueError(f"{name} must be a finite number {need}; got {number!r}.")
+    return number
+
+
 def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """Closed-form ``KL(N(mu, diag(exp(logvar))) || N(0, I))`` per example, in nats.
 
@@ -37,31 +87,51 @@ def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tenso
         logvar: float ``(B, D)``, the log-variance ``log sigma^2``.
 
     Returns:
-        float ``(B,)``, each entry >= 0, zero exactly when ``mu = 0`` and ``logvar = 0``.
+        float ``(B,)``, each entry >= 0, zero exactly when ``mu = 0`` and ``logvar = 0``
+        (empty for an empty batch).
 
     Raises:
+        TypeError: ``mu`` or ``logvar`` is not a floating-point ``torch.Tensor`` (a NumPy
+            array, an integer tensor).
         ValueError: ``mu`` and ``logvar`` differ in shape or are not 2-D.
+        RuntimeError: they are on different devices.
     """
+    _require_float_tensor(mu, "mu")
+    _require_float_tensor(logvar, "logvar")
+    _same_device(mu=mu, logvar=logvar)
     if mu.shape != logvar.shape or mu.dim() != 2:
         raise ValueError(f"mu and logvar must both have shape (B, D); got {tuple(mu.shape)} "
                          f"and {tuple(logvar.shape)}.")
     return -0.5 * torch.sum(1.0 + logvar - mu.pow(2) - logvar.exp(), dim=1)
 
 
-def check_targets(x: torch.Tensor) -> None:
+def check_targets(x: torch.Tensor, name: str = "targets x") -> None:
     """Raise ``ValueError`` unless every value of ``x`` lies in ``[0, 1]``.
 
     The Bernoulli likelihood needs targets in ``[0, 1]`` (pixel intensities or 0/1
     pixels). Costs one host synchronisation; :func:`vae_utils.train.fit` checks the
-    whole data set once instead of every batch.
+    whole data set once instead of every batch. An empty tensor passes. ``name`` is how
+    the message calls ``x``.
+
+    Raises:
+        TypeError: ``x`` is not a ``torch.Tensor`` (e.g. a NumPy array).
+        ValueError: a value is outside ``[0, 1]``, or NaN; the message suggests the usual
+            cause (``transforms.Normalize``, 0-255 pixels).
     """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor; got {_type_name(x)}. Convert them "
+                        "with torch.as_tensor(x, dtype=torch.float32).")
     if x.numel() == 0:
         return
     lo, hi = float(x.min()), float(x.max())
-    if not (0.0 <= lo and hi <= 1.0):  # also False for NaN
+    if math.isnan(lo) or math.isnan(hi):
+        raise ValueError(f"{name} must lie in [0, 1]; they contain NaN. Find where the NaN "
+                         "came from (e.g. a division by zero while preprocessing) and fix it "
+                         "there; torch.isnan(x).nonzero() lists them.")
+    if not (0.0 <= lo and hi <= 1.0):
         hint = " Did you apply transforms.Normalize?" if lo < 0 else ""
         hint = hint or (" Did you forget to divide 0-255 pixels by 255?" if hi > 1 else "")
-        raise ValueError(f"targets x must lie in [0, 1]; got min {lo:.3g}, max {hi:.3g}.{hint}")
+        raise ValueError(f"{name} must lie in [0, 1]; got min {lo:.3g}, max {hi:.3g}.{hint}")
 
 
 def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -72,15 +142,20 @@ def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
     Args:
         logits: decoder output, float ``(B, ...)``.
-        x: targets of the same shape, values in ``[0, 1]`` (not checked here; see
-            :func:`check_targets`).
+        x: targets of the same shape and a floating dtype, values in ``[0, 1]`` (not
+            checked here, to save a host synchronisation; see :func:`check_targets`).
 
     Returns:
-        float ``(B,)`` in nats.
+        float ``(B,)`` in nats (empty for an empty batch).
 
     Raises:
+        TypeError: ``logits`` or ``x`` is not a floating-point ``torch.Tensor``.
         ValueError: shapes differ.
+        RuntimeError: they are on different devices.
     """
+    _require_float_tensor(logits, "logits")
+    _require_float_tensor(x, "x", images=True)
+    _same_device(logits=logits, x=x)
     _same_shape(logits, x, "logits")
     return F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
 
@@ -99,14 +174,19 @@ def gaussian_nll(x_mean: torch.Tensor, x: torch.Tensor, sigma: float = 1.0) -> t
         sigma: the fixed standard deviation of every pixel, > 0.
 
     Returns:
-        float ``(B,)`` in nats.
+        float ``(B,)`` in nats (empty for an empty batch).
 
     Raises:
-        ValueError: shapes differ or ``sigma <= 0``.
+        TypeError: ``x_mean`` or ``x`` is not a floating-point ``torch.Tensor``, or
+            ``sigma`` is not a number.
+        ValueError: shapes differ, or ``sigma`` is not a finite number > 0.
+        RuntimeError: they are on different devices.
     """
+    _require_float_tensor(x_mean, "x_mean")
+    _require_float_tensor(x, "x", images=True)
+    _same_device(x_mean=x_mean, x=x)
     _same_shape(x_mean, x, "x_mean")
-    if not sigma > 0:
-        raise ValueError(f"sigma must be positive; got {sigma}.")
+    _check_number(sigma, "sigma (the pixel standard deviation)", positive=True)
     sq = (x - x_mean).pow(2).flatten(1).sum(1)
     n = x[0].numel()
     return sq / (2.0 * sigma**2) + n * (math.log(sigma) + 0.5 * math.log(2.0 * math.pi))
@@ -160,13 +240,27 @@ def elbo_loss(
         :class:`ELBOLoss` ``(loss, recon, kl)``.
 
     Raises:
-        ValueError: targets outside ``[0, 1]``, mismatched shapes, negative ``beta`` or
-            unknown ``likelihood``.
+        TypeError: an input is not a floating-point ``torch.Tensor`` (a NumPy array, an
+            integer tensor), or ``beta``/``sigma`` is not a number.
+        ValueError: targets outside ``[0, 1]`` or NaN, mismatched shapes, an empty batch
+            (the batch mean of nothing is undefined), ``beta`` negative, NaN or infinite,
+            ``sigma`` not > 0, or an unknown ``likelihood``.
+        RuntimeError: the tensors are on different devices.
     """
-    if beta < 0:
-        raise ValueError(f"beta must be >= 0; got {beta}.")
-    if mu.shape[0] != x.shape[0]:
-        raise ValueError(f"mu has {mu.shape[0]} rows but x has {x.shape[0]} images.")
+    for name, value in (("logits", logits), ("x", x), ("mu", mu), ("logvar", logvar)):
+        _require_float_tensor(value, name, images=name == "x")
+    _same_device(logits=logits, x=x, mu=mu, logvar=logvar)
+    if not isinstance(beta, torch.Tensor) or beta.numel() == 1:
+        _check_number(beta, "beta (the weight of the KL term)")
+    if likelihood not in ("bernoulli", "gaussian"):
+        raise ValueError(f"likelihood must be 'bernoulli' or 'gaussian'; got {likelihood!r}.")
+    if x.dim() == 0 or x.shape[0] == 0:
+        raise ValueError(f"elbo_loss needs a batch of at least one image; got x of shape "
+                         f"{tuple(x.shape)}. The loss is a mean over the batch, which is "
+                         "undefined (NaN) for an empty one: check how the batch was sliced.")
+    if mu.dim() == 0 or mu.shape[0] != x.shape[0]:
+        raise ValueError(f"mu has shape {tuple(mu.shape)} but x has {x.shape[0]} images: mu "
+                         "and logvar need one row per image, (B, D).")
     if validate:
         check_targets(x)
     if likelihood == "bernoulli":

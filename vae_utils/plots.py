@@ -1,5 +1,11 @@
 """Figures of the course. Every function returns the matplotlib ``Figure`` and, given a
-``save`` name, also writes it as a PNG under the course's ``figures/`` folder."""
+``save`` name, also writes it as a PNG under the course's ``figures/`` folder.
+
+Images are drawn only when they hold pixel values in [0, 1] (a tolerance of 1e-6 for
+float rounding): logits or 0-255 pixels are refused with a ``ValueError`` that says
+what to pass instead (``torch.sigmoid(logits)``, ``x / 255``), because clamping them
+would draw a believable digit that is not what the model produced.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,8 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 from torchvision.utils import make_grid
+
+from .gif import _as_pixels
 
 __all__ = [
     "figures_dir",
@@ -47,8 +55,21 @@ def save_figure(fig: Figure, name: str, folder: str | Path | None = None, dpi: i
 
     Returns:
         The path written.
+
+    Raises:
+        TypeError: ``fig`` is not a matplotlib ``Figure`` (a plot helper returns one; for
+            ``plt.subplots`` use its first result), or ``name`` is not a string.
+        ValueError: ``name`` is a path rather than a plain file name, or ``dpi`` is not
+            a positive number.
     """
-    if Path(name).name != name:
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure; got {type(fig).__name__}. From "
+                        "fig, ax = plt.subplots() pass fig; from an Axes pass ax.figure.")
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a file name such as '02_samples.png'; got {name!r}.")
+    if isinstance(dpi, bool) or not isinstance(dpi, int | float) or not dpi > 0:
+        raise ValueError(f"dpi must be a positive number; got {dpi!r}.")
+    if Path(name).name != name or not name:
         raise ValueError(f"name must be a plain file name, not a path; got {name!r}.")
     out = Path(folder) if folder is not None else figures_dir()
     out.mkdir(parents=True, exist_ok=True)
@@ -57,8 +78,9 @@ def save_figure(fig: Figure, name: str, folder: str | Path | None = None, dpi: i
     return path
 
 
-def _as_images(x: torch.Tensor) -> torch.Tensor:
-    x = torch.as_tensor(x).detach().float().cpu()
+def _as_images(x: torch.Tensor, name: str = "x") -> torch.Tensor:
+    """Images as a float32 CPU tensor ``(N, 1, H, W)``, N >= 1, values in [0, 1]."""
+    x = _as_pixels(x, name)
     if x.dim() == 2 and x.shape[1] == 784:
         x = x.view(-1, 1, 28, 28)
     elif x.dim() == 3:
@@ -66,12 +88,20 @@ def _as_images(x: torch.Tensor) -> torch.Tensor:
     if x.dim() != 4:
         raise ValueError(f"expected images (N, 1, 28, 28), (N, 28, 28) or (N, 784); got "
                          f"{tuple(x.shape)}.")
+    if len(x) == 0:
+        raise ValueError(f"{name} holds no images (shape {tuple(x.shape)}): check how it was "
+                         "sliced or filtered.")
     return x
+
+
+def _check_nrow(nrow: int) -> None:
+    if isinstance(nrow, bool) or not isinstance(nrow, int) or nrow < 1:
+        raise ValueError(f"nrow (images per row) must be a positive integer; got {nrow!r}.")
 
 
 def _grid_array(x: torch.Tensor, nrow: int, padding: int = 2) -> np.ndarray:
     """``(N, 1, H, W)`` in [0, 1] -> one grey ``(rows*H, nrow*W)`` array via make_grid."""
-    grid = make_grid(_as_images(x).clamp(0, 1), nrow=nrow, padding=padding, pad_value=1.0)
+    grid = make_grid(_as_images(x), nrow=nrow, padding=padding, pad_value=1.0)
     return grid[0].numpy()
 
 
@@ -83,7 +113,24 @@ def _maybe_save(fig: Figure, save: str | None) -> Figure:
 
 def plot_image_grid(x: torch.Tensor, nrow: int = 8, title: str | None = None,
                     save: str | None = None, scale: float = 0.6) -> Figure:
-    """Show images ``(N, 1, 28, 28)`` in [0, 1] as one grid (``torchvision.utils.make_grid``)."""
+    """Show images ``(N, 1, 28, 28)`` in [0, 1] as one grid (``torchvision.utils.make_grid``).
+
+    Args:
+        x: N >= 1 images ``(N, 1, 28, 28)``, ``(N, 28, 28)`` or ``(N, 784)`` with values in
+            [0, 1] (tensor or array, any device): data, or ``torch.sigmoid(logits)``.
+        nrow: images per row.
+        title, save: figure title; file name under ``figures/``.
+        scale: inches per image.
+
+    Raises:
+        TypeError: ``x`` is not numeric.
+        ValueError: values outside [0, 1] or NaN (logits: pass ``torch.sigmoid(logits)``;
+            0-255 pixels: divide by 255), no images, an unknown shape, or ``nrow``/``scale``
+            not positive.
+    """
+    _check_nrow(nrow)
+    if isinstance(scale, bool) or not isinstance(scale, int | float) or not scale > 0:
+        raise ValueError(f"scale must be a positive number (inches per image); got {scale!r}.")
     x = _as_images(x)
     rows = int(np.ceil(len(x) / nrow))
     fig, ax = plt.subplots(figsize=(max(2.0, nrow * scale), max(1.0, rows * scale) + 0.4))
@@ -100,9 +147,15 @@ def plot_reconstructions(x: torch.Tensor, x_hat: torch.Tensor, title: str | None
 
     Args:
         x: originals ``(N, 1, 28, 28)`` in [0, 1].
-        x_hat: reconstructions of the same shape, pixel probabilities in [0, 1].
+        x_hat: reconstructions of the same shape, pixel probabilities in [0, 1]
+            (``torch.sigmoid(logits)`` or ``model.reconstruct(x)``, not the logits).
+
+    Raises:
+        TypeError: an input is not numeric.
+        ValueError: values outside [0, 1] or NaN (logits: pass ``torch.sigmoid(logits)``;
+            0-255 pixels: divide by 255), no images, or shapes that differ.
     """
-    x, x_hat = _as_images(x), _as_images(x_hat)
+    x, x_hat = _as_images(x, "x"), _as_images(x_hat, "x_hat")
     if x.shape != x_hat.shape:
         raise ValueError(f"x and x_hat must have the same shape; got {tuple(x.shape)} and "
                          f"{tuple(x_hat.shape)}.")
@@ -122,7 +175,11 @@ def plot_reconstructions(x: torch.Tensor, x_hat: torch.Tensor, title: str | None
 
 def plot_samples(samples: torch.Tensor, nrow: int = 8, title: str | None = None,
                  save: str | None = None) -> Figure:
-    """A grid of generated images, e.g. ``model.sample(64)``."""
+    """A grid of generated images, e.g. ``model.sample(64)`` (values in [0, 1]).
+
+    Raises:
+        ValueError, TypeError: as :func:`plot_image_grid`.
+    """
     return plot_image_grid(samples, nrow=nrow, save=save,
                            title=title or f"{len(samples)} samples: z ~ N(0, I), then decode")
 
@@ -134,8 +191,27 @@ def plot_loss_curves(history, title: str | None = None, save: str | None = None)
 
     Args:
         history: a :class:`vae_utils.train.History` or its ``as_dict()``.
+
+    Raises:
+        TypeError: ``history`` is neither.
+        ValueError: the history has no rows (training stopped before the first row
+            finished) or misses a column.
     """
-    h = history.as_dict() if hasattr(history, "as_dict") else dict(history)
+    if hasattr(history, "as_dict"):
+        h = history.as_dict()
+    elif isinstance(history, dict):
+        h = dict(history)
+    else:
+        raise TypeError(f"history must be the History that fit returned (or its as_dict()); "
+                        f"got {type(history).__name__}.")
+    needed = [k for k in ("epoch", "train_loss", "train_recon", "train_kl", "test_loss",
+                          "test_recon", "test_kl") if k not in h]
+    if needed:
+        raise ValueError(f"history misses the column(s) {needed}; pass the History that fit "
+                         "returned.")
+    if not h["epoch"]:
+        raise ValueError("history has no rows: training stopped before the first row finished "
+                         f"(stopped={h.get('stopped')!r}), so there is no curve to draw.")
     by_step = len(h.get("step") or []) == len(h["epoch"])  # histories from before steps
     xs = h["step"] if by_step else h["epoch"]
     has_kl = any(abs(v) > 0 for v in h["train_kl"])
@@ -165,14 +241,29 @@ def plot_latent_scatter(z: torch.Tensor, labels: torch.Tensor, ax: plt.Axes | No
     """Scatter 2-D codes ``z`` ``(N, 2)`` coloured by digit label ``(N,)``.
 
     Draws on ``ax`` if given (to put two models side by side), else on a new figure.
+
+    Raises:
+        ValueError: ``z`` is not ``(N, 2)`` with N >= 1 finite codes (NaN codes would
+            silently be left out), or the labels are not N integers in 0..9.
     """
     z = torch.as_tensor(z).detach().float().cpu().numpy()
     labels = torch.as_tensor(labels).detach().cpu().numpy()
     if z.ndim != 2 or z.shape[1] != 2:
         raise ValueError(f"z must have shape (N, 2) for a 2-D scatter; got {z.shape}. For a "
                          "larger latent_dim, project first (e.g. sklearn.manifold.TSNE).")
-    if len(labels) != len(z):
-        raise ValueError(f"{len(z)} codes but {len(labels)} labels.")
+    if len(z) == 0:
+        raise ValueError("z holds no codes (shape (0, 2)): nothing to scatter.")
+    if not np.isfinite(z).all():
+        raise ValueError(f"z holds {int((~np.isfinite(z)).any(1).sum())} non-finite code(s) "
+                         "(NaN or inf), which a scatter would silently leave out; check the "
+                         "model (did training stop with history.stopped == 'nan'?).")
+    if labels.ndim != 1 or len(labels) != len(z):
+        raise ValueError(f"{len(z)} codes but labels of shape {labels.shape}; pass one label "
+                         "per code, (N,).")
+    if not (np.issubdtype(labels.dtype, np.number) and np.isfinite(labels).all()
+            and (labels == np.round(labels)).all() and labels.min() >= 0 and labels.max() <= 9):
+        raise ValueError("labels must be digit labels, integers 0..9 (the colour scale); got "
+                         f"values from {labels.min()} to {labels.max()}.")
     if ax is None:
         fig, ax = plt.subplots(figsize=(5.2, 4.6))
     else:

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .losses import bernoulli_nll, check_targets, elbo_loss, gaussian_nll
+from .losses import _check_number, _type_name, bernoulli_nll, check_targets, elbo_loss, gaussian_nll
 from .models import VAE, Autoencoder
 
 __all__ = [
@@ -73,6 +73,7 @@ def get_device(device: str | torch.device | None = None) -> torch.device:
     Raises:
         RuntimeError: the requested device is not available on this machine.
         ValueError: the string is not a device name torch knows.
+        TypeError: ``device`` is neither a string, a ``torch.device`` nor ``None``.
     """
     if device is None:
         if torch.cuda.is_available():
@@ -109,7 +110,9 @@ class History:
     ``epoch`` numbers the rows (1, 2, ...); ``step`` is the optimiser step reached at the
     end of each row (empty in histories saved before it existed). For an ``Autoencoder`` ``*_loss`` equals ``*_recon`` and ``*_kl`` is 0. Test
     columns are NaN when ``fit`` had no test set. ``stopped`` is ``None`` after a full
-    run, ``"nan"`` after a non-finite loss, ``"interrupted"`` after Ctrl-C.
+    run (also when that run continued one that had stopped), ``"nan"`` after a
+    non-finite loss or non-finite weights, ``"interrupted"`` after Ctrl-C, ``"error"``
+    after an exception during training (e.g. in ``on_epoch_end``; see :func:`fit`).
 
     ``seconds`` is the wall-clock time of a whole epoch (training and test evaluation);
     ``train_seconds`` and ``test_seconds`` are its two parts (empty in histories saved
@@ -138,12 +141,28 @@ class History:
 
     @classmethod
     def from_dict(cls, d: dict) -> History:
+        """The inverse of :meth:`as_dict` (unknown keys are ignored, missing columns empty).
+
+        Raises:
+            TypeError: ``d`` is not a dict.
+        """
+        if not isinstance(d, dict):
+            raise TypeError(f"History.from_dict takes the dict made by History.as_dict(); got "
+                            f"{_type_name(d)}.")
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
     def summary(self, every: int | None = None) -> str:
         """A small text table of the rows (all of them, or every ``every``-th and the last),
-        by optimiser step."""
+        by optimiser step.
+
+        Raises:
+            ValueError: ``every`` is not a positive integer.
+        """
+        if every is not None and (not isinstance(every, int) or isinstance(every, bool)
+                                  or every < 1):
+            raise ValueError(f"every must be a positive integer (show every every-th row); got "
+                             f"{every!r}.")
         if not self.epoch:
             return "no epoch finished"
         step = every or max(1, math.ceil(len(self.epoch) / 10))
@@ -181,20 +200,32 @@ def _is_conditional(model: nn.Module) -> bool:
     return bool(getattr(model, "conditional", False))
 
 
+def _check_model(model: nn.Module, who: str) -> None:
+    if not isinstance(model, Autoencoder | VAE):
+        raise TypeError(f"{who} takes a vae_utils Autoencoder or VAE (or a subclass); got "
+                        f"{_type_name(model)}.")
+
+
 def _check_data(x: torch.Tensor | None, name: str) -> None:
+    """Images for fit/evaluate: a float tensor ``(N, 1, 28, 28)``, N >= 1, values in
+    ``[0, 1]`` (one host synchronisation for the range)."""
     if x is None:
         return
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of images (N, 1, 28, 28); got "
-                        f"{type(x).__name__}. Use load_mnist() or torch.as_tensor().")
+                        f"{_type_name(x)}. Use load_mnist(), or torch.as_tensor({name}, "
+                        "dtype=torch.float32) (divided by 255 for 0-255 pixels).")
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a float tensor in [0, 1]; got {x.dtype}. "
-                        "Convert with x.float() / 255.")
+                        f"Convert with {name}.float() / 255 (0-255 pixels) or {name}.float() "
+                        "(0/1 or bool pixels).")
     if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
-        raise ValueError(f"{name} must have shape (N, 1, 28, 28); got {tuple(x.shape)}.")
+        hint = (f" Reshape with {name}.view(-1, 1, 28, 28)." if x.numel() % 784 == 0
+                and x.numel() else "")
+        raise ValueError(f"{name} must have shape (N, 1, 28, 28); got {tuple(x.shape)}.{hint}")
     if len(x) == 0:
-        raise ValueError(f"{name} is empty.")
-    check_targets(x)
+        raise ValueError(f"{name} is empty (0 images): check how it was sliced or filtered.")
+    check_targets(x, name)
 
 
 def _check_labels(model: nn.Module, x: torch.Tensor | None, y: torch.Tensor | None,
@@ -228,6 +259,10 @@ def _check_labels(model: nn.Module, x: torch.Tensor | None, y: torch.Tensor | No
                          f"from {lo} to {hi}.")
 
 
+def _model_dtype(model: nn.Module) -> torch.dtype:
+    return next(model.parameters()).dtype
+
+
 def _check_beta(value: float, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
             or value < 0:
@@ -254,6 +289,47 @@ def _default_adam(model: nn.Module, lr: float, device: torch.device) -> torch.op
     return torch.optim.Adam(model.parameters(), lr=lr)
 
 
+def _check_optimizer(optimizer: object, model: nn.Module) -> None:
+    """The optimiser must be a torch optimiser over (some of) this model's parameters."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer such as "
+                        f"torch.optim.Adam(model.parameters(), lr=1e-3), or None; got "
+                        f"{_type_name(optimizer)}.")
+    own = {id(p) for p in model.parameters()}
+    held = [p for group in optimizer.param_groups for p in group["params"]]
+    foreign = sum(id(p) not in own for p in held)
+    if foreign or not held:
+        raise ValueError(
+            f"the optimizer updates {foreign} of its {len(held)} parameter tensor(s) that are "
+            f"not this {type(model).__name__}'s, so training would not change the model. It "
+            "was probably made for another model (e.g. before a cell that re-creates the "
+            "model was run again). Make it after the model: optimizer=torch.optim.Adam("
+            "model.parameters(), lr=1e-3), or leave optimizer out (Adam with lr=lr).")
+
+
+def _weights_finite(model: nn.Module) -> bool:
+    """Every floating-point parameter and buffer is finite (one host synchronisation)."""
+    flags = [torch.isfinite(v).all() for v in model.state_dict().values() if v.is_floating_point()]
+    return bool(torch.stack(flags).all()) if flags else True
+
+
+def _copy_weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {name: v.detach().clone() for name, v in model.state_dict().items()}
+
+
+def _attach_history(err: BaseException, history: History) -> None:
+    """Keep the finished rows reachable from an exception that ends ``fit``."""
+    try:
+        err.history = history
+        err.add_note(f"fit: the {len(history)} finished row(s) are kept in this exception's "
+                     "history (history.stopped == 'error'); the model keeps its current "
+                     "weights. Get them back with `history = err.history` in an `except` "
+                     "block, or `import sys; history = sys.last_value.history` right after "
+                     "the error in a notebook; pass history=history to fit to go on.")
+    except (AttributeError, TypeError):  # an exception type that takes no attributes
+        pass
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, *, y: torch.Tensor | None = None,
              beta: float = 1.0, batch_size: int = 1000,
@@ -276,17 +352,41 @@ def evaluate(model: nn.Module, x: torch.Tensor, *, y: torch.Tensor | None = None
     Returns:
         ``{"loss": recon + beta * kl, "recon": ..., "kl": ...}`` in nats per image.
 
+    ``x`` may be any floating dtype on any device: each batch is moved to the model's
+    device and converted to its dtype (float64 images become float32 for a float32
+    model; values in ``[0, 1]`` lose nothing that matters).
+
     Raises:
-        ValueError: labels missing for a conditional model, given for another, or out of
-            range.
+        TypeError: ``model`` is not a vae_utils model; ``x`` is not a float tensor (a
+            NumPy array, uint8 or bool images); labels are not an integer tensor.
+        ValueError: ``x`` is not ``(N, 1, 28, 28)``, is empty, or has values outside
+            ``[0, 1]`` or NaN (e.g. 0-255 pixels); labels missing for a conditional model,
+            given for another, or out of range; ``beta`` negative or not finite;
+            ``batch_size`` not a positive integer; unknown ``likelihood``; ``sigma`` not > 0.
     """
+    _check_model(model, "evaluate")
+    _check_data(x, "x")
     _check_labels(model, x, y, "y")
+    beta = _check_number(beta, "beta (the weight of the KL term)")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
+    if likelihood not in ("bernoulli", "gaussian"):
+        raise ValueError(f"likelihood must be 'bernoulli' or 'gaussian'; got {likelihood!r}.")
+    _check_number(sigma, "sigma (the pixel standard deviation)", positive=True)
+    return _evaluate(model, x, y, beta, batch_size, likelihood, sigma)
+
+
+@torch.no_grad()
+def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, beta: float,
+              batch_size: int, likelihood: str, sigma: float) -> dict[str, float]:
+    """:func:`evaluate` without its checks (``fit`` has checked the same data already)."""
     device = next(model.parameters()).device
+    dtype = _model_dtype(model)
     was_training = model.training
     model.eval()
     sums = torch.zeros(2, device=device)
     for i in range(0, len(x), batch_size):
-        xb = x[i:i + batch_size].to(device, non_blocking=True)
+        xb = x[i:i + batch_size].to(device, dtype, non_blocking=True)
         yb = y[i:i + batch_size].to(device) if y is not None else None
         sums += torch.stack(_batch_terms(model, xb, yb, likelihood, sigma)) * len(xb)
     model.train(was_training)
@@ -338,6 +438,7 @@ def fit(
     Args:
         model: the model; it is moved to ``device`` and trained in place.
         x_train: float32 ``(N, 1, 28, 28)`` in ``[0, 1]`` (CPU or already on the device).
+            Another floating dtype (e.g. float64) is converted once to the model's dtype.
         x_test: optional held-out images, same format; evaluated after every epoch (or
             every ``eval_every`` steps).
         epochs: number of passes over ``x_train``; one row of the history per pass.
@@ -357,9 +458,11 @@ def fit(
             ``beta`` of their step (the test loss that of the row's last step).
         y_train, y_test: int64 digit labels ``(N,)`` of ``x_train`` / ``x_test``, for a
             conditional model (``model.conditional`` true) only.
-        optimizer: an optimiser over ``model.parameters()``; if ``None``, Adam(lr) with
-            its fused implementation on CPU and CUDA (one kernel for the whole update;
-            the same algorithm as the default Adam, several times faster per step).
+        optimizer: an optimiser over ``model.parameters()`` (or some of them, to train
+            part of the model); if ``None``, Adam(lr) with its fused implementation on CPU
+            and CUDA (one kernel for the whole update; the same algorithm as the default
+            Adam, several times faster per step). An optimiser that holds parameters of
+            another model (one made before a cell re-created the model) is refused.
         device: ``None`` for automatic (CUDA, then MPS, then CPU) or a device name.
         dynamic_binarize: draw a fresh Bernoulli sample of every training image each
             time it is used (dynamic binarisation).
@@ -371,7 +474,8 @@ def fit(
             update and NaN check); larger means fewer GPU synchronisations.
         on_epoch_end: called as ``on_epoch_end(epoch, model)`` after each history row
             (e.g. to save a frame of a training GIF).
-        history: a :class:`History` to continue (rows and steps are numbered on from it).
+        history: a :class:`History` to continue (rows and steps are numbered on from it);
+            its ``stopped`` is reset, so it says how this run ended.
         compile: ``False`` (default) runs eagerly. ``True`` compiles the forward pass and
             loss of a training step with ``torch.compile`` (its backward is compiled
             too); a string picks ``torch.compile``'s mode, e.g. ``"reduce-overhead"``,
@@ -383,19 +487,31 @@ def fit(
     Returns:
         :class:`History` of per-row train and test loss, reconstruction, KL, the
         optimiser step reached and seconds (whole row, and its training and test parts).
-        If the loss becomes NaN or infinite, training stops with a message and the model
-        keeps the weights it had at the end of the last good row
+        If the training loss becomes NaN or infinite, or a row ends with non-finite
+        weights or a non-finite test loss, training stops with a message, the model gets
+        back the weights it had at the end of the last good row (weights that were
+        checked to be finite), and that bad row is not recorded
         (``history.stopped == "nan"``). Ctrl-C stops training and returns the history
         so far (``history.stopped == "interrupted"``).
 
     Raises:
         TypeError, ValueError: data of the wrong type, shape or range (values must lie in
-            ``[0, 1]``), labels missing, unexpected or out of range, both ``epochs`` and
-            ``steps`` given, or bad hyper-parameters.
+            ``[0, 1]``; NaN, empty data and uint8/bool images are refused), labels
+            missing, unexpected or out of range, both ``epochs`` and ``steps`` given, bad
+            hyper-parameters (``beta`` negative, NaN or infinite, also when a schedule
+            returns it: the message names the step), an ``optimizer`` over another
+            model's parameters, a non-callable ``on_epoch_end``, or a model whose weights
+            are already NaN or infinite. All of these are checked before the first step.
         RuntimeError: the requested device is not available.
+        Exception: whatever ``on_epoch_end`` (or a ``beta`` schedule, or torch) raises
+            during training propagates, but the finished rows are not lost: the
+            exception carries the history as ``err.history`` (``stopped == "error"``),
+            the same object as ``history=`` if one was passed, and a note in its
+            traceback says how to get it back (``history = err.history`` in an
+            ``except`` block, or ``history = sys.last_value.history`` right after the
+            error in a notebook). The model keeps its current weights.
     """
-    if not isinstance(model, Autoencoder | VAE):
-        raise TypeError(f"fit trains a vae_utils Autoencoder or VAE; got {type(model).__name__}.")
+    _check_model(model, "fit")
     _check_data(x_train, "x_train")
     _check_data(x_test, "x_test")
     _check_labels(model, x_train, y_train, "y_train")
@@ -419,16 +535,38 @@ def fit(
     if not isinstance(compile, bool | str):
         raise TypeError(f"compile must be True, False or a torch.compile mode name such as "
                         f"'reduce-overhead'; got {compile!r}.")
+    if optimizer is None:
+        _check_number(lr, "lr (the learning rate)", positive=True)
+    else:
+        _check_optimizer(optimizer, model)
+    _check_number(sigma, "sigma (the pixel standard deviation)", positive=True)
+    if on_epoch_end is not None and not callable(on_epoch_end):
+        raise TypeError(f"on_epoch_end must be a function called as on_epoch_end(epoch, model); "
+                        f"got {_type_name(on_epoch_end)} {on_epoch_end!r}. Pass the function "
+                        "itself (on_epoch_end=snapshot), not what calling it returns.")
+    if history is not None and not isinstance(history, History):
+        raise TypeError(f"history must be a vae_utils History to continue (what fit returned) "
+                        f"or None; got {_type_name(history)}. For a saved dict use "
+                        "History.from_dict(d).")
+    for name, value in (("dynamic_binarize", dynamic_binarize), ("progress", progress)):
+        if not isinstance(value, bool) and not (name == "progress" and value is None):
+            raise TypeError(f"{name} must be True or False; got {value!r}.")
+    if not _weights_finite(model):
+        raise ValueError(f"the {type(model).__name__}'s weights already contain NaN or infinite "
+                         "values, so training cannot start. Build a new model (re-run the cell "
+                         "that creates it) or load a checkpoint (vae_utils.load_checkpoint).")
 
     dev = get_device(device)
     model.to(dev)
-    x_train = x_train.to(dev)  # once: every batch below is an index into device memory
-    x_test = x_test.to(dev) if x_test is not None else None
+    dtype = _model_dtype(model)
+    x_train = x_train.to(dev, dtype)  # once: every batch below is an index into device memory
+    x_test = x_test.to(dev, dtype) if x_test is not None else None
     y_train = y_train.to(dev, torch.int64) if y_train is not None else None
     y_test = y_test.to(dev, torch.int64) if y_test is not None else None
     if optimizer is None:
         optimizer = _default_adam(model, lr, dev)
     history = history if history is not None else History()
+    history.stopped = None  # a continued run says how *it* ended
     first_row = (history.epoch[-1] + 1) if history.epoch else 1
     step0 = history.step[-1] if history.step else 0
     n = len(x_train)
@@ -460,10 +598,17 @@ def fit(
     batches = _index_batches(n, batch_size, dev)
     done = 0  # steps taken in this call
     row = first_row
+    good_weights = _copy_weights(model)  # checked finite above; renewed after every good row
     try:
         while done < total_steps:
             k = min(round_steps, total_steps - done)
-            good_weights = {name: v.detach().clone() for name, v in model.state_dict().items()}
+            if done and not _weights_finite(model):  # on_epoch_end changed the weights
+                model.load_state_dict(good_weights)
+                history.stopped = "nan"
+                print(f"Training stopped before row {row}: the model's weights became NaN or "
+                      f"infinite after row {row - 1} (in on_epoch_end?). The model keeps its "
+                      f"weights from the end of row {row - 1} (step {step0 + done}).")
+                return history
             model.train()
             start = time.perf_counter()
             sums = torch.zeros(3, device=dev)  # (loss, recon, kl) summed over images
@@ -500,10 +645,21 @@ def fit(
             done += k
             train = (sums / seen).tolist()  # host sync: the row's steps have all finished
             train_seconds = time.perf_counter() - start
-            test = (evaluate(model, x_test, y=y_test, beta=step_beta, likelihood=likelihood,
-                             sigma=sigma)
+            test = (_evaluate(model, x_test, y_test, step_beta, 1000, likelihood, sigma)
                     if x_test is not None else {"loss": math.nan, "recon": math.nan, "kl": math.nan})
             seconds = time.perf_counter() - start
+            weights_ok = _weights_finite(model)
+            if not (weights_ok and (x_test is None or math.isfinite(test["loss"]))):
+                model.load_state_dict(good_weights)
+                history.stopped = "nan"
+                what = ("the model's weights became NaN or infinite" if not weights_ok else
+                        f"the test loss became {test['loss']}")
+                print(f"Training stopped at step {step0 + done} (row {row}): {what}. The model "
+                      f"keeps its weights from before this row (step {step0 + done - k}), and "
+                      f"the row is not recorded. Try a smaller learning rate (lr={lr:g} now) "
+                      "or lower beta.")
+                return history
+            good_weights = _copy_weights(model)
             history.epoch.append(row)
             history.step.append(step0 + done)
             history.train_loss.append(train[0])
@@ -525,6 +681,10 @@ def fit(
         print(f"Training interrupted after {len(history)} finished row(s) (step "
               f"{history.step[-1] if history.step else 0}); returning the history so far. The "
               "model keeps its current weights.")
+    except Exception as err:
+        history.stopped = "error"
+        _attach_history(err, history)
+        raise
     finally:
         if bar is not None:
             bar.close()
@@ -537,8 +697,21 @@ def save_checkpoint(path: str | Path, model: Autoencoder | VAE,
 
     Returns:
         The path written. Parent folders are created.
+
+    Raises:
+        TypeError: ``path`` is not a path, ``model`` is not a vae_utils model (it needs
+            ``config()`` to be rebuilt), or ``history`` is not a :class:`History`.
+        ValueError: ``path`` is an existing folder.
     """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a file path (str or pathlib.Path); got {_type_name(path)}.")
+    _check_model(model, "save_checkpoint")
+    if history is not None and not isinstance(history, History):
+        raise TypeError(f"history must be the History that fit returned, or None; got "
+                        f"{_type_name(history)}.")
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give a file name such as {path / 'vae.pt'}.")
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({
         "model_class": type(model).__name__,
@@ -577,22 +750,77 @@ def load_checkpoint(path: str | Path, model: Autoencoder | VAE | None = None,
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file is not a vae_utils checkpoint, or its class does not match
-            ``model``.
+        TypeError: ``path`` is not a path, or ``model`` is not a vae_utils model.
+        ValueError: the file is not a vae_utils checkpoint ("not a vae_utils checkpoint":
+            a text file, an empty or truncated file, a dictionary without the class,
+            config or weights), its class does not match ``model``, or its weights do
+            not fit ``model`` (a model of other sizes: the message gives the
+            checkpoint's config and suggests leaving ``model`` out).
+        RuntimeError: ``map_location`` names a device this machine does not have.
     """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a file path (str or pathlib.Path); got {_type_name(path)}.")
+    if model is not None:
+        _check_model(model, "load_checkpoint")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}; train the model first or fix the path.")
-    ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "model_class" not in ckpt:
-        raise ValueError(f"{path} is not a vae_utils checkpoint (made by save_checkpoint).")
+    if isinstance(map_location, str | torch.device):
+        get_device(map_location)  # a clear error for a device this machine does not have
+    not_ours = (f"{path} is not a vae_utils checkpoint (a file written by "
+                "vae_utils.save_checkpoint)")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{not_ours}: it is empty. Save the model again with "
+                         "save_checkpoint(path, model, history).")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except OSError:
+        raise
+    except Exception as err:  # UnpicklingError, EOFError, zip errors: not a torch.save file
+        raise ValueError(f"{not_ours}: torch.load could not read it ({type(err).__name__}: "
+                         f"{str(err).splitlines()[0] if str(err) else 'no detail'}). Is it "
+                         "a text file, or truncated?") from err
+    missing = [k for k in ("model_class", "config", "state_dict")
+               if not isinstance(ckpt, dict) or k not in ckpt]
+    if missing:
+        got = (f"a dict without {', '.join(map(repr, missing))}" if isinstance(ckpt, dict)
+               else f"a {_type_name(ckpt)}")
+        raise ValueError(f"{not_ours}: it holds {got}. A checkpoint has 'model_class', "
+                         "'config' and 'state_dict'; for a bare state_dict use "
+                         "model.load_state_dict(torch.load(path)).")
+    cls_name, config = ckpt["model_class"], ckpt["config"]
+    if not isinstance(config, dict) or not isinstance(ckpt["state_dict"], dict):
+        raise ValueError(f"{not_ours}: its config or state_dict is not a dict.")
     classes = _model_classes()
+    built = model is None
     if model is None:
-        if ckpt["model_class"] not in classes:
-            raise ValueError(f"{path} holds an unknown model class {ckpt['model_class']!r}.")
-        model = classes[ckpt["model_class"]](**ckpt["config"])
-    elif type(model).__name__ != ckpt["model_class"]:
-        raise ValueError(f"{path} holds a {ckpt['model_class']}, not a {type(model).__name__}.")
-    model.load_state_dict(ckpt["state_dict"])
-    history = History.from_dict(ckpt["history"]) if ckpt.get("history") else None
+        if cls_name not in classes:
+            raise ValueError(f"{path} holds an unknown model class {cls_name!r}; import the "
+                             "module that defines it first.")
+        try:
+            model = classes[cls_name](**config)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{path} holds a {cls_name} whose config {config} does not build "
+                             f"one ({err}).") from err
+    elif type(model).__name__ != cls_name:
+        raise ValueError(f"{path} holds a {cls_name}, not a {type(model).__name__}. Leave "
+                         f"model out to rebuild the {cls_name}: model, history = "
+                         "load_checkpoint(path).")
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as err:
+        if built:
+            raise ValueError(f"{not_ours}: its weights do not fit the {cls_name} its own config "
+                             f"{config} builds, so the file is damaged; save it again. (torch: "
+                             f"{str(err).splitlines()[0]})") from err
+        yours = model.config()
+        raise ValueError(
+            f"{path} holds a {cls_name} with config {config}, but the model you passed has "
+            f"config {yours}, so its weights do not fit. Leave model out to rebuild the model "
+            f"from the checkpoint: model, history = load_checkpoint(path). (torch: "
+            f"{str(err).splitlines()[0]})") from err
+    try:
+        history = History.from_dict(ckpt["history"]) if ckpt.get("history") else None
+    except TypeError as err:
+        raise ValueError(f"{path} holds a history that is not a History.as_dict(): {err}.") from err
     return model, history
