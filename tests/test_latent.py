@@ -86,6 +86,31 @@ def test_plot_latent_grid_places_tiles_on_their_codes():
         plot_latent_grid(torch.zeros(15, 1, 28, 28), grid)
 
 
+def test_plot_latent_grid_show_outside_keeps_every_code_in_view():
+    torch.manual_seed(0)
+    model = VAE(latent_dim=2, hidden_dims=(8,))
+    z = torch.tensor([[0.0, 0.0], [3.5, -0.2], [-0.1, -5.0]])  # two codes far outside
+    labels = torch.tensor([0, 1, 2])
+    linear = latent_grid(n=4, kind="linear", span=1.5)
+    images = decode_grid(model, linear)
+    ax = plot_latent_grid(images, linear, z=z, labels=labels).axes[0]
+    assert ax.get_xlim() == pytest.approx((-2.0, 2.0))  # default: the axes end at the grid
+    ax = plot_latent_grid(images, linear, z=z, labels=labels, show_outside=True).axes[0]
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert x0 == pytest.approx(-2.0) and x1 > 3.5 and y0 < -5.0 and y1 == pytest.approx(2.0)
+    outline = [p for p in ax.patches if p.get_width() == pytest.approx(4.0)]
+    assert len(outline) == 1 and outline[0].get_xy() == pytest.approx((-2.0, -2.0))
+    # quantile grid: the axis is Phi(z), so the far codes land in the band beyond the tiles
+    quantile = latent_grid(n=20, lo=0.05, hi=0.95)  # tiles end at Phi(z) = 0.974
+    ax = plot_latent_grid(decode_grid(model, quantile), quantile, z=z, labels=labels,
+                          show_outside=True).axes[0]
+    normal = torch.distributions.Normal(0.0, 1.0)
+    tile_edge = ax.images[0].get_extent()[1]
+    assert tile_edge < normal.cdf(torch.tensor(3.5)).item() < ax.get_xlim()[1]
+    assert ax.get_ylim()[0] < normal.cdf(torch.tensor(-5.0)).item()
+    assert "3" in [t.get_text() for t in ax.get_xticklabels()]  # the band's far end is labelled
+
+
 def test_lerp_endpoints_and_midpoint():
     z0, z1 = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([3.0, 2.0, -1.0])
     path = lerp(z0, z1, torch.tensor([0.0, 0.5, 1.0]))

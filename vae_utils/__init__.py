@@ -6,6 +6,9 @@ it and returns a :class:`History`, and the plotting helpers turn models and hist
 into figures.
 """
 
+from .anomaly import anomaly_scores, auroc
+from .conditional_vae import ConditionalVAE
+from .conv_vae import ConvVAE
 from .data import MNISTData, MNISTFallbackWarning, MNISTFileError, binarize, default_data_dir, load_mnist
 from .evaluation import iwae_bound, log_importance_weights
 from .full_size import make_full_size_mnist
@@ -22,6 +25,7 @@ from .latent import (
 )
 from .losses import ELBOLoss, bernoulli_nll, check_targets, elbo_loss, gaussian_nll, kl_to_standard_normal
 from .models import VAE, Autoencoder, reparameterize
+from .ood_data import OODSets, load_fashion_mnist, load_ood_sets
 from .plots import (
     figures_dir,
     plot_image_grid,

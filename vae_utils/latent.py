@@ -76,11 +76,14 @@ def latent_grid(n: int = 20, lo: float = 0.05, hi: float = 0.95,
         ``(n,)`` ascending.
 
     Raises:
-        ValueError: ``n < 2``, quantiles outside (0, 1) or not increasing, ``span <= 0``,
-            or an unknown ``kind``.
+        ValueError: ``n`` not an integer >= 2, quantiles outside (0, 1) or not
+            increasing, ``span`` not a finite number > 0, or an unknown ``kind``.
     """
-    if not isinstance(n, int) or n < 2:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
         raise ValueError(f"n must be an integer >= 2; got {n!r}.")
+    for name, value in (("lo", lo), ("hi", hi), ("span", span)):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
+            raise ValueError(f"{name} must be a number; got {value!r}.")
     if kind == "quantile":
         if not 0.0 < lo < hi < 1.0:
             raise ValueError(f"quantiles need 0 < lo < hi < 1; got lo={lo}, hi={hi}. The "
@@ -88,8 +91,8 @@ def latent_grid(n: int = 20, lo: float = 0.05, hi: float = 0.95,
         probs = torch.linspace(lo, hi, n, dtype=torch.float64)
         coords = _STANDARD_NORMAL.icdf(probs).float()
     elif kind == "linear":
-        if not span > 0:
-            raise ValueError(f"span must be > 0; got {span}.")
+        if not (span > 0 and math.isfinite(span)):
+            raise ValueError(f"span must be a finite number > 0; got {span}.")
         coords = torch.linspace(-span, span, n, dtype=torch.float32)
     else:
         raise ValueError(f"kind must be 'quantile' or 'linear'; got {kind!r}.")
@@ -113,16 +116,38 @@ def decode_grid(model: torch.nn.Module, grid: LatentGrid | torch.Tensor | None =
         grid's order (image order for a :class:`LatentGrid`).
 
     Raises:
-        ValueError: the model's latent space is not 2-D.
+        TypeError: ``model`` has no ``decode``, or ``grid`` is neither a
+            :class:`LatentGrid` nor numeric, or ``grid_kwargs`` come with a ``grid``
+            (they would be ignored).
+        ValueError: the model's latent space is not 2-D, or the codes are not ``(N, 2)``
+            finite numbers with N >= 1.
     """
+    if not callable(getattr(model, "decode", None)):
+        raise TypeError(f"decode_grid needs a vae_utils VAE or Autoencoder; got "
+                        f"{type(model).__name__}.")
+    if grid is not None and grid_kwargs:
+        raise TypeError(f"decode_grid got a grid and also {sorted(grid_kwargs)}, which only "
+                        "build a grid when grid is None; pass latent_grid(...) with them "
+                        "instead.")
     if getattr(model, "latent_dim", None) != 2:
         raise ValueError(f"decode_grid needs a model with latent_dim=2; got "
                          f"{getattr(model, 'latent_dim', None)}. For a larger latent space, "
                          "vary a few dimensions instead (vae_utils.widgets.plot_traversal).")
     if grid is None:
         grid = latent_grid(**grid_kwargs)
-    z = grid.z if isinstance(grid, LatentGrid) else torch.as_tensor(grid, dtype=torch.float32)
-    device = next(model.parameters()).device
+    try:
+        z = grid.z if isinstance(grid, LatentGrid) else torch.as_tensor(grid, dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"grid must be a LatentGrid or a float tensor (N, 2) of codes; got "
+                        f"{type(grid).__name__} ({err}).") from None
+    if z.dim() != 2 or z.shape[1] != 2 or len(z) == 0:
+        raise ValueError(f"grid codes must have shape (N, 2) with N >= 1; got {tuple(z.shape)}.")
+    if not bool(torch.isfinite(z).all()):
+        raise ValueError("grid codes contain NaN or inf; a decoded picture of them would be "
+                         "meaningless. Check how the codes were made.")
+    first = next(model.parameters())
+    z = z.to(first.dtype)
+    device = first.device
     was_training = model.training
     model.eval()
     try:
@@ -142,7 +167,7 @@ def _axis_position(z: np.ndarray, kind: str) -> np.ndarray:
 def plot_latent_grid(images: torch.Tensor, grid: LatentGrid, z: torch.Tensor | None = None,
                      labels: torch.Tensor | None = None, ax: plt.Axes | None = None,
                      title: str | None = None, save: str | None = None,
-                     s: float = 6.0, alpha: float = 0.8) -> Figure:
+                     s: float = 6.0, alpha: float = 0.8, show_outside: bool = False) -> Figure:
     """Draw a decoded grid on latent axes, optionally with encoded digits on top.
 
     The tiles are drawn so that the centre of each sits at its code. For a quantile grid
@@ -160,17 +185,30 @@ def plot_latent_grid(images: torch.Tensor, grid: LatentGrid, z: torch.Tensor | N
             :func:`vae_utils.plots.save_figure`).
         s, alpha: marker size and opacity of the scatter (the tiles are drawn at half
             opacity when there is a scatter, so both stay visible).
+        show_outside: widen the axes so that every scattered code is visible, also those
+            outside the grid, and outline the grid's tiles. By default the axes end at
+            the grid and codes outside it are not drawn. On a quantile grid's probability
+            axes the codes beyond the grid fall in a narrow band around it (ticks at
+            ``z = +-3`` mark how far out that band reaches).
 
     Returns:
         The matplotlib ``Figure``.
 
     Raises:
-        ValueError: ``images`` does not match the grid, or ``z``/``labels`` are malformed.
+        TypeError: ``grid`` is not a :class:`LatentGrid`.
+        ValueError: ``images`` does not match the grid or holds values outside [0, 1] or
+            NaN (decoder logits: pass ``torch.sigmoid(logits)``, as ``decode_grid`` does),
+            or ``z``/``labels`` are malformed (``z`` not ``(N, 2)`` finite codes, labels
+            missing or not one per code).
     """
+    from .gif import _as_pixels
     from .plots import save_figure
 
+    if not isinstance(grid, LatentGrid):
+        raise TypeError(f"grid must be the LatentGrid the images were decoded from (from "
+                        f"latent_grid(...)); got {type(grid).__name__}.")
     n = len(grid.coords)
-    images = torch.as_tensor(images).detach().float().cpu()
+    images = _as_pixels(images, "images")
     if images.shape != (n * n, 1, 28, 28):
         raise ValueError(f"images must have shape ({n * n}, 1, 28, 28) for a {n}x{n} grid; got "
                          f"{tuple(images.shape)}. Decode the same grid with decode_grid.")
@@ -190,22 +228,38 @@ def plot_latent_grid(images: torch.Tensor, grid: LatentGrid, z: torch.Tensor | N
         if labels is None:
             raise ValueError("pass labels with z: the scatter is coloured by digit label.")
         labels = torch.as_tensor(labels).detach().cpu().numpy()
-        if z.ndim != 2 or z.shape[1] != 2 or len(labels) != len(z):
+        if z.ndim != 2 or z.shape[1] != 2 or labels.ndim != 1 or len(labels) != len(z):
             raise ValueError(f"z must be (N, 2) with N labels; got z {z.shape}, labels "
                              f"{labels.shape}.")
+        if not np.isfinite(z).all():
+            raise ValueError("z holds NaN or inf codes, which the scatter would silently leave "
+                             "out; check the model that encoded them.")
         points = ax.scatter(_axis_position(z[:, 0], grid.kind), _axis_position(z[:, 1], grid.kind),
                             c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, s=s, alpha=alpha,
                             linewidths=0)
         fig.colorbar(points, ax=ax, ticks=range(10), label="digit (encoded test image)")
-    ax.set_xlim(extent[0], extent[1])
-    ax.set_ylim(extent[2], extent[3])
+    lims = list(extent)
+    if show_outside and z is not None:
+        from matplotlib.patches import Rectangle
+
+        pad = 0.02 * (extent[1] - extent[0])
+        for k, column in ((0, 0), (2, 1)):  # x limits from z1, y limits from z2
+            p = _axis_position(z[:, column], grid.kind)
+            lims[k], lims[k + 1] = min(extent[k], p.min() - pad), max(extent[k + 1], p.max() + pad)
+        ax.add_patch(Rectangle((extent[0], extent[2]), extent[1] - extent[0], extent[3] - extent[2],
+                               fill=False, edgecolor="black", linewidth=0.8))
+    ax.set_xlim(lims[0], lims[1])
+    ax.set_ylim(lims[2], lims[3])
     if grid.kind == "quantile":
         ticks = np.array([-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5])
         ticks = ticks[(ticks >= float(grid.coords[0])) & (ticks <= float(grid.coords[-1]))]
-        for set_ticks, set_labels in ((ax.set_xticks, ax.set_xticklabels),
-                                      (ax.set_yticks, ax.set_yticklabels)):
-            set_ticks(_axis_position(ticks, "quantile"))
-            set_labels([f"{t:g}" for t in ticks])
+        for set_ticks, set_labels, (lo, hi) in ((ax.set_xticks, ax.set_xticklabels, lims[:2]),
+                                                (ax.set_yticks, ax.set_yticklabels, lims[2:])):
+            outer = np.array([t for t in (-3.0, 3.0) if abs(t) > float(grid.coords[-1])
+                              and lo <= _axis_position(np.array([t]), "quantile")[0] <= hi])
+            axis_ticks = np.sort(np.concatenate([ticks, outer]))
+            set_ticks(_axis_position(axis_ticks, "quantile"))
+            set_labels([f"{t:g}" for t in axis_ticks])
         ax.set_xlabel("$z_1$ (axis spaced by prior probability)")
         ax.set_ylabel("$z_2$ (axis spaced by prior probability)")
     else:
@@ -218,20 +272,38 @@ def plot_latent_grid(images: torch.Tensor, grid: LatentGrid, z: torch.Tensor | N
 
 
 def _check_pair(z0: torch.Tensor, z1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    z0, z1 = torch.as_tensor(z0), torch.as_tensor(z1)
+    """Two finite float codes ``(D,)`` on one device, promoted to a common dtype."""
+    try:
+        z0, z1 = torch.as_tensor(z0), torch.as_tensor(z1)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"z0 and z1 must be tensors (or arrays) of codes (D,); {err}.") from None
     if z0.dim() != 1 or z0.shape != z1.shape:
         raise ValueError(f"z0 and z1 must be 1-D codes of the same shape (D,); got "
                          f"{tuple(z0.shape)} and {tuple(z1.shape)}. For a batch row, pass "
                          "mu[i], not mu[i:i+1].")
     if not (z0.is_floating_point() and z1.is_floating_point()):
-        raise ValueError("z0 and z1 must be floating-point tensors.")
-    return z0, z1
+        raise TypeError(f"z0 and z1 must be floating-point tensors; got {z0.dtype} and "
+                        f"{z1.dtype}. Convert with z.float().")
+    if z0.device != z1.device:
+        raise ValueError(f"z0 is on {z0.device} but z1 on {z1.device}; move both to one "
+                         "device with .to(device).")
+    if not bool(torch.isfinite(z0).all() and torch.isfinite(z1).all()):
+        raise ValueError("z0 and z1 must be finite codes; one of them holds NaN or inf (check "
+                         "the model that encoded them).")
+    dtype = torch.promote_types(z0.dtype, z1.dtype)
+    return z0.to(dtype), z1.to(dtype)
 
 
 def _check_t(t: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor:
-    t = torch.as_tensor(t, dtype=like.dtype, device=like.device)
+    try:
+        t = torch.as_tensor(t, dtype=like.dtype, device=like.device)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"t must be a number or a 1-D tensor (T,); got {type(t).__name__} "
+                        f"({err}).") from None
     if t.dim() > 1:
         raise ValueError(f"t must be a number or a 1-D tensor (T,); got shape {tuple(t.shape)}.")
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError("t must be finite (0 gives z0, 1 gives z1); it holds NaN or inf.")
     return t.reshape(-1, 1)  # (T, 1)
 
 
@@ -246,7 +318,9 @@ def lerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor | float) -> torch.T
         float ``(T, D)`` (``T = 1`` for a number).
 
     Raises:
-        ValueError: ``z0`` and ``z1`` differ in shape or are not 1-D; ``t`` is not 0-D/1-D.
+        TypeError: ``z0``/``z1`` are not floating-point, or ``t`` is not numeric.
+        ValueError: ``z0`` and ``z1`` differ in shape or device, are not 1-D or hold
+            NaN/inf; ``t`` is not 0-D/1-D or not finite.
     """
     z0, z1 = _check_pair(z0, z1)
     t = _check_t(t, z0)
@@ -281,7 +355,9 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor | float,
         float ``(T, D)``.
 
     Raises:
-        ValueError: ``z0`` and ``z1`` differ in shape or are not 1-D; ``t`` is not 0-D/1-D.
+        TypeError: ``z0``/``z1`` are not floating-point, or ``t`` is not numeric.
+        ValueError: ``z0`` and ``z1`` differ in shape or device, are not 1-D or hold
+            NaN/inf; ``t`` is not 0-D/1-D or not finite.
     """
     z0, z1 = _check_pair(z0, z1)
     t = _check_t(t, z0)
@@ -309,9 +385,13 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int = 10,
         float ``(steps, D)``; row 0 is ``z0`` and the last row is ``z1``.
 
     Raises:
-        ValueError: ``steps < 2``, an unknown ``method``, or mismatched ``z0``/``z1``.
+        TypeError: ``z0``/``z1`` are not floating-point.
+        ValueError: ``steps`` not an integer >= 2, an unknown ``method``, or mismatched or
+            non-finite ``z0``/``z1``.
     """
-    if not isinstance(steps, int) or steps < 2:
+    if method not in ("linear", "slerp"):
+        raise ValueError(f"method must be 'linear' or 'slerp'; got {method!r}.")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
         raise ValueError(f"steps must be an integer >= 2 (it includes both ends); got {steps!r}.")
     z0, z1 = _check_pair(z0, z1)
     t = torch.linspace(0, 1, steps, dtype=z0.dtype, device=z0.device)
@@ -337,9 +417,18 @@ def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
         float ``(D,)``, nats per image.
 
     Raises:
-        ValueError: shapes differ or are not ``(B, D)``.
+        TypeError: ``mu`` or ``logvar`` is not a floating-point ``torch.Tensor``.
+        ValueError: shapes differ or are not ``(B, D)``, or the batch is empty (its mean
+            would be NaN).
     """
+    from .losses import _require_float_tensor
+
+    _require_float_tensor(mu, "mu")
+    _require_float_tensor(logvar, "logvar")
     if mu.shape != logvar.shape or mu.dim() != 2:
         raise ValueError(f"mu and logvar must both be (B, D); got {tuple(mu.shape)} and "
                          f"{tuple(logvar.shape)}.")
+    if len(mu) == 0:
+        raise ValueError("mu and logvar hold no examples (B = 0): the average over the batch "
+                         "is undefined. Encode at least one image.")
     return (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).mean(0)

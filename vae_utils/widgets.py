@@ -11,6 +11,8 @@ others stay fixed (a latent traversal; Higgins et al. 2017, "beta-VAE", Figure 1
 from __future__ import annotations
 
 import io
+import math
+import numbers
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -28,6 +30,19 @@ def _check_dims(model: torch.nn.Module, dims: Sequence[int]) -> tuple[int, ...]:
     latent_dim = getattr(model, "latent_dim", None)
     if latent_dim is None:
         raise TypeError(f"expected a vae_utils VAE or Autoencoder; got {type(model).__name__}.")
+    return _check_dim_indices(latent_dim, dims)
+
+
+def _check_dim_indices(latent_dim: int, dims: Sequence[int]) -> tuple[int, ...]:
+    """0-based, distinct, in range, integers (1.5 is refused, not truncated)."""
+    if isinstance(dims, torch.Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, numbers.Integral) or not hasattr(dims, "__iter__"):
+        raise TypeError(f"dims must be a sequence of dimension indices such as (0, 1); got "
+                        f"{dims!r}. For one dimension write dims=({dims!r},).")
+    dims = tuple(dims)
+    if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in dims):
+        raise TypeError(f"dims must hold integer indices (0-based) such as (0, 1); got {dims!r}.")
     dims = tuple(int(d) for d in dims)
     if not dims:
         raise ValueError("choose at least one latent dimension (dims=(0, 1), ...).")
@@ -43,21 +58,33 @@ def _check_dims(model: torch.nn.Module, dims: Sequence[int]) -> tuple[int, ...]:
 def _base(model: torch.nn.Module, base_z: torch.Tensor | None) -> torch.Tensor:
     if base_z is None:
         return torch.zeros(model.latent_dim)
-    base_z = torch.as_tensor(base_z, dtype=torch.float32).detach().cpu().reshape(-1)
+    base_z = _as_values(base_z, "base_z")
     if base_z.numel() != model.latent_dim:
         raise ValueError(f"base_z must have {model.latent_dim} values (one per latent "
                          f"dimension); got shape {tuple(base_z.shape)}.")
     return base_z.clone()
 
 
+def _as_values(values: object, name: str) -> torch.Tensor:
+    """Finite numbers as a flat float32 CPU tensor."""
+    try:
+        t = torch.as_tensor(values, dtype=torch.float32).detach().cpu().reshape(-1)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"{name} must be a tensor or sequence of numbers; got "
+                        f"{type(values).__name__} ({err}).") from None
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} must be finite numbers; got NaN or inf in {t.tolist()[:8]}.")
+    return t
+
+
 @torch.no_grad()
 def _decode(model: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
     """Codes ``(N, D)`` -> pixel probabilities ``(N, 1, 28, 28)`` on the CPU, eval mode."""
-    device = next(model.parameters()).device
+    first = next(model.parameters())
     was_training = model.training
     model.eval()
     try:
-        return torch.sigmoid(model.decode(z.to(device))).cpu()
+        return torch.sigmoid(model.decode(z.to(first.device, first.dtype))).float().cpu()
     finally:
         model.train(was_training)
 
@@ -75,10 +102,26 @@ def traversal_codes(latent_dim: int, dims: Sequence[int], values: torch.Tensor,
 
     Returns:
         float ``(k * V, D)``, row-major: row ``i * V + j`` sweeps ``dims[i]`` to ``values[j]``.
+
+    Raises:
+        TypeError: ``latent_dim`` is not an integer, ``dims`` not a sequence of integers,
+            or ``values``/``base_z`` not numeric.
+        ValueError: ``latent_dim < 1``; ``dims`` empty, repeated or outside
+            ``0..latent_dim-1``; ``values`` empty or not finite; ``base_z`` not
+            ``latent_dim`` finite values.
     """
-    values = torch.as_tensor(values, dtype=torch.float32).reshape(-1)
-    base = torch.zeros(latent_dim) if base_z is None else torch.as_tensor(
-        base_z, dtype=torch.float32).reshape(-1)
+    if not isinstance(latent_dim, numbers.Integral) or isinstance(latent_dim, bool):
+        raise TypeError(f"latent_dim must be an integer (the model's D); got {latent_dim!r}.")
+    if latent_dim < 1:
+        raise ValueError(f"latent_dim must be >= 1; got {latent_dim}.")
+    dims = _check_dim_indices(int(latent_dim), dims)
+    values = _as_values(values, "values")
+    if values.numel() == 0:
+        raise ValueError("values is empty: give at least one value to sweep to.")
+    base = torch.zeros(latent_dim) if base_z is None else _as_values(base_z, "base_z")
+    if base.numel() != latent_dim:
+        raise ValueError(f"base_z must have {latent_dim} values (one per latent dimension); "
+                         f"got {base.numel()}.")
     z = base.repeat(len(dims) * len(values), 1)  # (k*V, D)
     for i, d in enumerate(dims):
         z[i * len(values):(i + 1) * len(values), d] = values
@@ -103,14 +146,17 @@ def plot_traversal(model: torch.nn.Module, dims: Sequence[int] = (0, 1),
         The matplotlib ``Figure``.
 
     Raises:
-        ValueError: ``dims`` outside ``0..D-1`` or repeated; ``base_z`` of the wrong size.
+        TypeError: ``model`` is not a vae_utils model, ``dims`` not integers.
+        ValueError: ``dims`` outside ``0..D-1``, repeated or empty; ``base_z`` of the wrong
+            size or not finite; ``values`` empty or not finite.
     """
     from .plots import save_figure
 
     dims = _check_dims(model, dims)
     base = _base(model, base_z)
-    values = torch.linspace(-3, 3, 9) if values is None else torch.as_tensor(
-        values, dtype=torch.float32).reshape(-1)
+    values = torch.linspace(-3, 3, 9) if values is None else _as_values(values, "values")
+    if values.numel() == 0:
+        raise ValueError("values is empty: give at least one value to sweep to.")
     x_hat = _decode(model, traversal_codes(model.latent_dim, dims, values, base))
     picture = make_grid(x_hat, nrow=len(values), padding=2, pad_value=0.0)[0].numpy()
     fig, ax = plt.subplots(figsize=(0.62 * len(values) + 1.2, 0.62 * len(dims) + 0.9))
@@ -134,7 +180,8 @@ class LatentExplorer:
 
     Display it (``display(explorer)`` or as a cell's last expression) in Jupyter with
     ipywidgets. A static viewer shows only a line of text, so pair it with
-    :meth:`static_figure`.
+    :meth:`static_figure`. Outside Jupyter (``print(explorer)``, a plain Python prompt)
+    it reads as a line that names the model, the sliders and ``static_figure()``.
 
     Args:
         model: a ``VAE`` or ``Autoencoder`` (its decoder is used).
@@ -155,7 +202,10 @@ class LatentExplorer:
 
     Raises:
         ImportError: ipywidgets is not installed.
-        ValueError: bad ``dims``, ``base_z`` or ``span``.
+        TypeError: ``model`` is not a vae_utils model, or ``dims`` not integers.
+        ValueError: bad ``dims``, ``base_z`` (wrong size, NaN), ``span`` (not a finite
+            number > 0), ``step`` (not a finite number in (0, span]) or ``scale`` (not a
+            positive integer).
     """
 
     def __init__(self, model: torch.nn.Module, dims: Sequence[int] = (0, 1),
@@ -165,8 +215,18 @@ class LatentExplorer:
             import ipywidgets as widgets
         except ImportError as err:  # pragma: no cover - ipywidgets is a dependency
             raise ImportError("LatentExplorer needs ipywidgets: pip install ipywidgets") from err
-        if not span > 0:
-            raise ValueError(f"span must be > 0; got {span}.")
+        for name, value in (("span", span), ("step", step)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                    or not (value > 0 and math.isfinite(value)):
+                raise ValueError(f"{name} must be a finite number > 0; got {value!r}.")
+        if step > span:
+            raise ValueError(f"step (the slider resolution) must be at most span={span}; got "
+                             f"{step}.")
+        if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
+            raise ValueError(f"scale must be a positive integer; got {scale!r}.")
+        if not callable(getattr(model, "decode", None)):
+            raise TypeError(f"LatentExplorer needs a vae_utils VAE or Autoencoder; got "
+                            f"{type(model).__name__}.")
         self.model = model
         self.dims = _check_dims(model, dims)
         self.base_z = _base(model, base_z)
@@ -208,10 +268,21 @@ class LatentExplorer:
                       save: str | None = None) -> Figure:
         """What the sliders show, as a figure: :func:`plot_traversal` of the same
         dimensions around the same ``base_z``, at ``values`` (default 9 points over the
-        slider range)."""
+        slider range).
+
+        Raises:
+            TypeError, ValueError: as :func:`plot_traversal` (``values`` empty or not finite).
+        """
         if values is None:
             values = torch.linspace(-self.span, self.span, 9)
         return plot_traversal(self.model, self.dims, values, self.base_z, title=title, save=save)
+
+    def __repr__(self) -> str:
+        names = ", ".join(s.description for s in self.sliders)
+        return (f"<LatentExplorer of a {type(self.model).__name__} (latent_dim="
+                f"{self.model.latent_dim}): sliders {names} from {-self.span:g} to "
+                f"{self.span:g} -> decoded digit. Interactive only in Jupyter with "
+                "ipywidgets; elsewhere call .static_figure() for the same sweep as a figure.>")
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
         bundle = dict(self.widget._repr_mimebundle_(**kwargs))

@@ -49,6 +49,9 @@ from .nb02_variational_autoencoder import (check_beta_experiment, check_encoder_
 from .nb03_kl_divergence_and_elbo import check_elbo_loss, check_kl
 from .nb04_latent_grid_sampling import check_latent_grid
 from .nb05_interpolation_gif import check_slerp
+from .nb06_evaluating_a_vae import check_best_elbo, check_iwae_bound
+from .nb07_latent_space_and_anomalies import check_auroc
+from .nb08_convolutional_and_conditional_vaes import check_conv_output_size, check_decoder_input
 
 __all__ = [
     "QUESTIONS",
@@ -58,10 +61,15 @@ __all__ = [
     "Mistake",
     "Question",
     "check_answer",
+    "check_auroc",
     "check_bce_recon",
     "check_beta_experiment",
+    "check_best_elbo",
+    "check_conv_output_size",
+    "check_decoder_input",
     "check_elbo_loss",
     "check_encoder_heads",
+    "check_iwae_bound",
     "check_kl",
     "check_latent_grid",
     "check_reparameterize",

@@ -256,9 +256,9 @@ def check_encoder_heads(cls: type, *, verbose: bool = True) -> CheckResult:
 def check_beta_experiment(results: Mapping[float, Any], *, verbose: bool = True) -> CheckResult:
     """Check a beta experiment: as ``beta`` grows, the KL falls and reconstruction rises.
 
-    The learner trains one VAE per ``beta`` (same seed, same epochs) and passes
-    ``{beta: history}`` (:class:`vae_utils.train.History`) or ``{beta: (recon, kl)}`` in
-    nats per image. The checker prints the final test reconstruction and KL of each and
+    The learner trains one VAE per ``beta`` (same seed, same number of optimiser steps) and
+    passes ``{beta: history}`` (:class:`vae_utils.train.History`) or ``{beta: (recon, kl)}``
+    in nats per image. The checker prints the final test reconstruction and KL of each and
     checks the beta-VAE trade-off (Higgins et al. 2017, "beta-VAE"): the KL is strictly
     decreasing and the reconstruction term strictly increasing in ``beta``.
 
@@ -305,12 +305,12 @@ def check_beta_experiment(results: Mapping[float, Any], *, verbose: bool = True)
         return _failed(name, "the KL does not fall as beta grows.", verbose,
                        mistake="kl_not_falling",
                        hint="did you pass beta=beta to vu.fit, and train every model for the "
-                            "same epochs from the same seed?")
+                            "same number of steps from the same seed?")
     if any(a >= b for a, b in zip(recons, recons[1:])):
         return _failed(name, "the reconstruction term does not rise as beta grows.", verbose,
                        mistake="recon_not_rising",
-                       hint="train each model a few epochs longer, with the same seed, so the "
-                            "trade-off is visible above the noise.")
+                       hint="train each model a few hundred steps longer (steps=...), with the "
+                            "same seed, so the trade-off is visible above the noise.")
     msg = (f"[passed] {name}: as beta grows the KL falls ({kls[0]:.1f} -> {kls[-1]:.1f} nats) "
            f"and the reconstruction term rises ({recons[0]:.1f} -> {recons[-1]:.1f} nats).")
     return _finish(CheckResult(name, "passed", msg), verbose)

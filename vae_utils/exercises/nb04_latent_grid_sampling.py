@@ -84,23 +84,32 @@ def check_latent_grid(fn: Callable[..., torch.Tensor], *, verbose: bool = True) 
 
 QUESTIONS: dict[str, Question] = {
     "temperature": Question(
-        prompt="You sample with temperature 0.5 instead of 1: z ~ N(0, 0.25 I). Compared with "
-               "temperature 1, the decoded digits are...",
-        options={"b": "cleaner and more typical, but less varied: the codes stay near the "
-                      "centre of the latent space, where most training digits are.",
+        prompt="You sample the 20-D VAE of this notebook with temperature 0.5 instead of 1: "
+               "z ~ N(0, 0.25 I). Compared with temperature 1, the decoded digits are...",
+        options={"b": "greyer, blurrier and more alike: the codes are about half as long as "
+                      "the codes the decoder was trained on, so they land where it hardly "
+                      "ever trained, between the codes of many digits, and it hedges between them.",
                  "a": "more varied, because the codes are spread further out.",
                  "c": "the same digits, only fainter, because z is scaled by 0.5.",
-                 "d": "mostly noise, because the decoder was trained on N(0, I) codes only."},
+                 "d": "cleaner and more typical, but less varied: the codes stay near the "
+                      "centre of the latent space, where most training digits are."},
         answer="b",
-        why={"b": "A lower temperature trades diversity for quality. The codes fall in "
-                  "the dense middle of the prior, and the outskirts, where unusual or "
-                  "ambiguous digits live, are rarely visited.",
-             "a": "A lower temperature shrinks z towards 0: the codes spread LESS.",
-             "c": "The decoder is non-linear: scaling z does not scale the image; it moves to "
-                  "other codes, which decode to other (more typical) digits.",
-             "d": "The decoder was trained on codes from q(z|x), which cover the middle of the "
-                  "prior well; codes near 0 are the ones it knows best."},
-        hint="Where do codes with temperature 0.5 land on the latent grid of this notebook? "
-             "Which digits are drawn there?"),
+        why={"b": "In 20 dimensions the codes the decoder is trained on, z ~ q(z|x), have "
+                  "a length close to sqrt(20), about 4.5, and so do prior samples at "
+                  "temperature 1. At temperature 0.5 the codes are about 2.2 long, shorter "
+                  "than nearly every training code; there the decoder blends the digits "
+                  "around, so the samples come out greyer and more alike (section 3 "
+                  "measures both).",
+             "a": "A lower temperature shrinks z towards 0: the codes spread LESS, and so do "
+                  "the samples.",
+             "c": "The decoder is non-linear: scaling z does not scale the image. Section 3 "
+                  "measures about the same amount of ink at both temperatures; what changes "
+                  "is how it is spread, because the shorter codes fall where the decoder "
+                  "hardly ever trained.",
+             "d": "In 20 dimensions almost no code lies near the centre: the training codes "
+                  "are about sqrt(20), 4.5, long. Codes at temperature 0.5 are shorter than "
+                  "nearly all of them, a region the decoder hardly ever saw in training."},
+        hint="How long is a code z = 0.5 eps in 20 dimensions, and how long are the codes the "
+             "decoder was trained on? Section 3 of this notebook measures both."),
 }
 register_questions(QUESTIONS)
