@@ -11,7 +11,6 @@ from .conditional_vae import ConditionalVAE
 from .conv_vae import ConvVAE
 from .data import MNISTData, MNISTFallbackWarning, MNISTFileError, binarize, default_data_dir, load_mnist
 from .evaluation import iwae_bound, log_importance_weights
-from .full_size import make_full_size_mnist
 from .gif import add_caption, bounce, hstack_frames, images_to_frame, save_gif, to_uint8
 from .latent import (
     LatentGrid,
@@ -39,3 +38,13 @@ from .train import History, evaluate, fit, get_device, load_checkpoint, save_che
 from .widgets import LatentExplorer, plot_traversal, traversal_codes
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # Imported on first use, so that `python -m vae_utils.full_size DIR` does not find its
+    # own module already imported (runpy warns about that).
+    if name == "make_full_size_mnist":
+        from .full_size import make_full_size_mnist
+
+        return make_full_size_mnist
+    raise AttributeError(f"module 'vae_utils' has no attribute {name!r}")
