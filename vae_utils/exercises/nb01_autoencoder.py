@@ -107,7 +107,7 @@ QUESTIONS: dict[str, Question] = {
                   "the problem is what lies between the clusters.",
              "d": "The sigmoid only turns logits into pixel probabilities; the smudge comes "
                   "from decoding a code unlike any the decoder saw in training."},
-        hint="Look at the scatter plot of the codes: where would a random N(0, I) point land, "
-             "and which training images have codes there?"),
+        hint="Look at the scatter plot of the codes: where would a code drawn uniformly from the "
+             "box of the last figure land, and which training images have codes there?"),
 }
 register_questions(QUESTIONS)

@@ -4,7 +4,8 @@
   ``k`` log-likelihoods, log-priors and log-posteriors, computed with ``logsumexp``;
 * :func:`check_best_elbo`: read the rate-distortion curve: which point has the best ELBO.
 
-Both test the learner's function on fresh random cases against a reference written here
+Both test the learner's function on cases drawn from a seeded generator (the same cases at
+every call) against a reference written here
 (not the library's :func:`vae_utils.iwae_bound`, which needs a model), and recognise the
 usual mistakes by computing them.
 """
