@@ -153,3 +153,15 @@ def test_fit_evaluate_and_iwae_bound_demand_labels(model):
         vu.evaluate(model, x)
     with pytest.raises(ValueError, match="pass y="):
         vu.iwae_bound(model, x, 2)
+
+
+def test_dtype_and_type_errors_name_the_fix(model):
+    x, y = torch.rand(3, 1, 28, 28), torch.tensor([0, 1, 2])
+    with pytest.raises(TypeError, match=r"x.to\(torch.float32\)"):
+        model.encode(x.double(), y)
+    with pytest.raises(TypeError, match="torch.as_tensor"):
+        model.encode(x.numpy(), y)
+    with pytest.raises(TypeError, match="floating-point"):
+        model.decode(torch.zeros(3, model.latent_dim, dtype=torch.int64), y)
+    with pytest.raises(TypeError, match=r"hidden_dims=\(400,\)"):
+        ConditionalVAE(2, 400)

@@ -113,3 +113,14 @@ def test_bad_input_gets_a_clear_error(model):
             ConvVAE(latent_dim=4, channels=bad)
     with pytest.raises(ValueError, match="latent_dim"):
         ConvVAE(latent_dim=0)
+
+
+def test_constructor_and_inputs_name_the_fix(model):
+    with pytest.raises(TypeError, match=r"channels must be two integers \(C1, C2\)"):
+        ConvVAE(16, 32)  # channels is a pair, not one number
+    with pytest.raises(TypeError, match="torch.as_tensor"):
+        model.encode(torch.rand(2, 1, 28, 28).numpy())
+    with pytest.raises(TypeError, match=r"x.to\(torch.float32\)"):
+        model.encode(torch.rand(2, 1, 28, 28, dtype=torch.float64))
+    with pytest.raises(TypeError, match="floating-point"):
+        model.decode(torch.zeros(2, model.latent_dim, dtype=torch.int64))

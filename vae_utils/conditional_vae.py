@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import IMAGE_SHAPE, VAE, _check_images, _mlp, reparameterize
+from .models import IMAGE_SHAPE, VAE, _check_codes, _check_images, _mlp, _weight, reparameterize
 
 __all__ = ["ConditionalVAE"]
 
@@ -124,10 +124,13 @@ class ConditionalVAE(VAE):
             ``(mu, logvar)``, each float ``(B, D)``.
 
         Raises:
+            TypeError: ``x`` is not a float tensor of the model's dtype (a numpy array,
+                integer pixels, float64 for a float32 model); labels not integers.
             ValueError: bad image shape; labels missing, of the wrong shape or out of
                 range.
+            RuntimeError: ``x`` is on another device than the model.
         """
-        _check_images(x, self.n_pixels)
+        _check_images(x, self.n_pixels, _weight(self))
         h = torch.cat((x.flatten(1), self.one_hot(y, len(x))), dim=1)  # (B, 784 + C)
         h = self.encoder(h)  # (B, 784 + C) -> (B, H)
         return self.fc_mu(h), self.fc_logvar(h)  # (B, D) each
@@ -140,11 +143,13 @@ class ConditionalVAE(VAE):
             y: int64 ``(B,)`` labels (or one ``int`` for all).
 
         Raises:
+            TypeError: ``z`` is not a float tensor of the model's dtype; labels not
+                integers.
             ValueError: ``z`` not ``(B, latent_dim)``; labels missing, of the wrong shape
                 or out of range.
+            RuntimeError: ``z`` is on another device than the model.
         """
-        if z.dim() != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"z must have shape (B, {self.latent_dim}); got {tuple(z.shape)}.")
+        _check_codes(z, self.latent_dim, _weight(self))
         h = torch.cat((z, self.one_hot(y, len(z))), dim=1)  # (B, D) + (B, C) -> (B, D + C)
         return self.decoder(h).view(-1, *IMAGE_SHAPE)  # (B, 784) -> (B, 1, 28, 28)
 

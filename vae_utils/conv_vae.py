@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .models import IMAGE_SHAPE, VAE, _check_images
+from .models import IMAGE_SHAPE, VAE, _check_codes, _check_images, _weight
 
 __all__ = ["ConvVAE"]
 
@@ -53,6 +53,7 @@ class ConvVAE(VAE):
         channels: ``(C1, C2)``, the channels of the two convolutions.
 
     Raises:
+        TypeError: ``channels`` is not a sequence (``ConvVAE(16, 32)``).
         ValueError: ``latent_dim`` or a channel count not a positive integer, or
             ``channels`` not of length 2.
     """
@@ -60,6 +61,9 @@ class ConvVAE(VAE):
     def __init__(self, latent_dim: int = 16, channels: Sequence[int] = (32, 64)) -> None:
         nn.Module.__init__(self)  # not VAE.__init__: it would build the MLP's layers
         self._set_sizes(latent_dim, ())
+        if isinstance(channels, str | bytes) or not hasattr(channels, "__iter__"):
+            raise TypeError(f"channels must be two integers (C1, C2) such as (32, 64); got "
+                            f"{channels!r}. ConvVAE's arguments are (latent_dim, channels).")
         channels = tuple(channels)
         if len(channels) != 2 or not all(isinstance(c, int) and not isinstance(c, bool)
                                          and c > 0 for c in channels):
@@ -100,11 +104,12 @@ class ConvVAE(VAE):
             ``(mu, logvar)``, each float ``(B, D)``.
 
         Raises:
-            TypeError: ``x`` is not a float tensor.
+            TypeError: ``x`` is not a float tensor (a numpy array, integer pixels), or its
+                dtype is not the model's.
             ValueError: ``x`` does not hold 28 x 28 images with a batch dimension.
+            RuntimeError: ``x`` is on another device than the model.
         """
-        _check_float(x)
-        _check_images(x, self.n_pixels)
+        _check_images(x, self.n_pixels, _weight(self))
         h = self.encoder(x.reshape(-1, *IMAGE_SHAPE))  # (B, 1, 28, 28) -> (B, C2 * 49)
         return self.fc_mu(h), self.fc_logvar(h)  # (B, D) each
 
@@ -112,15 +117,10 @@ class ConvVAE(VAE):
         """Latent codes ``z`` float ``(B, D)`` -> logits ``(B, 1, 28, 28)``.
 
         Raises:
+            TypeError: ``z`` is not a float tensor of the model's dtype.
             ValueError: ``z`` is not ``(B, latent_dim)``.
+            RuntimeError: ``z`` is on another device than the model.
         """
-        if z.dim() != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"z must have shape (B, {self.latent_dim}); got {tuple(z.shape)}.")
+        _check_codes(z, self.latent_dim, _weight(self))
         return self.decoder(z)  # (B, D) -> (B, 1, 28, 28)
 
-
-def _check_float(x: torch.Tensor) -> None:
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f"x must be a float tensor of images in [0, 1]; got "
-                        f"{getattr(x, 'dtype', type(x).__name__)}. Convert 0-255 pixels with "
-                        "x.float() / 255.")
