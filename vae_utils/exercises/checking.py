@@ -10,8 +10,14 @@ named after the notebook (``nb01_autoencoder``, ...), which registers its questi
 
 from __future__ import annotations
 
+import ast
+import inspect
+import signal
+import textwrap
+import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from types import CodeType
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,8 +33,13 @@ __all__ = [
     "check_answer",
     "question_markdown",
     "register_questions",
+    "TIME_LIMIT_S",
     "run_check",
 ]
+
+#: Seconds each call of the learner's function may take before the checker gives up on it
+#: and reports a time-out (the checkers' cases are small: a correct answer takes far less).
+TIME_LIMIT_S = 10.0
 
 Status = Literal["passed", "failed", "not attempted"]
 
@@ -146,6 +157,98 @@ def _call_seeded(f: Callable, seed: int, *args, **kwargs) -> Any:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return f(*args, **kwargs)
+
+
+class _TimeOut(Exception):
+    """The learner's function ran past :data:`TIME_LIMIT_S`."""
+
+
+def _with_time_limit(f: Callable, *args, **kwargs) -> Any:
+    """``f(*args, **kwargs)``, stopped with :class:`_TimeOut` after :data:`TIME_LIMIT_S`.
+
+    In the main thread of a Unix process (a notebook's kernel, a script) a ``SIGALRM``
+    timer interrupts the call between two Python steps, so an endless loop or a
+    ``time.sleep`` ends at the limit. Elsewhere (Windows, another thread) the call runs in
+    a daemon thread that is left behind at the limit: the checker still answers in time.
+    """
+    limit = float(TIME_LIMIT_S)
+    if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+        def _alarm(signum, frame):
+            raise _TimeOut()
+
+        previous = signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, limit)
+        try:
+            return f(*args, **kwargs)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    box: dict[str, Any] = {}
+
+    def _run() -> None:
+        try:
+            box["value"] = f(*args, **kwargs)
+        except BaseException as err:  # handed back to the caller below
+            box["error"] = err
+
+    worker = threading.Thread(target=_run, daemon=True)
+    worker.start()
+    worker.join(limit)
+    if worker.is_alive():
+        raise _TimeOut()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def _body(fn: Any) -> str | None:
+    """The statements of a function's body (docstring left out) as an AST dump, or
+    ``None`` when its source cannot be read."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
+    node = next((n for n in ast.walk(tree)
+                 if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)), None)
+    if node is None:
+        return None
+    body = node.body if isinstance(node.body, list) else [node.body]
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None),
+                                                              ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]  # the docstring
+    return "\n".join(ast.dump(stmt) for stmt in body) or None
+
+
+def library_copy(fn: Any, library: Sequence[Callable]) -> str | None:
+    """Why ``fn`` is not the learner's own work, or ``None`` if it is.
+
+    Refused: a function of ``vae_utils`` itself (``check_kl(vu.kl_to_standard_normal)``),
+    one of ``library`` (the functions that solve the exercise), a function that calls one
+    of them by name, or a copy of one of them (the same statements, whatever the
+    function's name, comments and docstring).
+    """
+    target = getattr(fn, "func", fn)  # functools.partial
+    module = getattr(inspect.getmodule(target), "__name__", "") or ""
+    name = getattr(target, "__qualname__", getattr(target, "__name__", type(target).__name__))
+    lib = [getattr(f, "__func__", f) for f in library]
+    if any(target is f for f in lib) or module.split(".")[0] == "vae_utils":
+        return f"you passed the library's own function {module}.{name}"
+    code = getattr(target, "__code__", None)
+    if isinstance(code, CodeType):
+        names, todo = set(), [code]
+        while todo:
+            c = todo.pop()
+            names.update(c.co_names)
+            todo.extend(k for k in c.co_consts if isinstance(k, CodeType))
+        called = sorted(names & {f.__name__ for f in lib})
+        if called:
+            return f"your function calls the library's {called[0]}"
+        mine = _body(target)
+        for f in lib:
+            if mine is not None and mine == _body(f):
+                return f"your function is a copy of the library's {f.__name__}"
+    return None
 
 
 def _default_call(fn: Callable, case: Case) -> Any:
@@ -286,7 +389,7 @@ def _is_stub_return(value: Any) -> bool:
 
 def run_check(name: str, fn: Any, cases: Sequence[Case], reference: Callable[..., Any], *,
               mistakes: Sequence[Mistake] = (), generic_hint: str = "", verbose: bool = True,
-              source: str = "") -> CheckResult:
+              source: str = "", library: Sequence[Callable] = ()) -> CheckResult:
     """The shared engine of every checker: run, compare, recognise, print.
 
     Args:
@@ -299,6 +402,12 @@ def run_check(name: str, fn: Any, cases: Sequence[Case], reference: Callable[...
         generic_hint: the hint when no mistake is recognised.
         verbose: print the verdict (the default).
         source: what the answer was compared with, named in the "passed" line.
+        library: the library functions that solve the exercise: passing one, calling one
+            or copying one is refused (see :func:`library_copy`), as is passing any
+            function of ``vae_utils``.
+
+    Every call of the learner's function runs under a time limit (:data:`TIME_LIMIT_S`);
+    one that runs past it is reported as a time-out.
 
     Returns:
         :class:`CheckResult`. Never raises because of the learner's code.
@@ -310,11 +419,23 @@ def run_check(name: str, fn: Any, cases: Sequence[Case], reference: Callable[...
         return _failed(name, f"expected your function itself, got a {type(fn).__name__}.", verbose,
                        hint=f"pass the function without calling it: {name}(my_function), "
                             f"not {name}(my_function(...)).")
+    copied = library_copy(fn, library)
+    if copied is not None:
+        return _failed(name, f"{copied}.", verbose, mistake="library",
+                       hint="the exercise is to write it yourself; the library's version is "
+                            "what the checker compares your answer with.")
     for i, case in enumerate(cases, 1):
         where = f'case {i} of {len(cases)}, "{case.name}"'
         call = case.call or _default_call
         try:
-            received = _call_seeded(call, case.seed, fn, case)
+            received = _with_time_limit(_call_seeded, call, case.seed, fn, case)
+        except _TimeOut:
+            return _failed(name, f"{where}: your function did not return within "
+                                 f"{TIME_LIMIT_S:g} s.", verbose, case=case.name,
+                           mistake="timeout",
+                           hint="look for a loop that never ends (a while loop whose condition "
+                                "never changes), a sleep or an input() call, or a Python loop "
+                                "over every element of a large tensor.")
         except NotImplementedError:
             return _not_attempted(name, f"{fn_name} still raises NotImplementedError.",
                                   verbose)
@@ -382,7 +503,8 @@ def _answers(fn: Callable, cases: Sequence[Case],
     out = []
     for case in cases:
         try:
-            received = _call_seeded(case.call or _default_call, case.seed, fn, case)
+            received = _with_time_limit(_call_seeded, case.call or _default_call, case.seed,
+                                        fn, case)
             if _is_stub_return(received):
                 continue
             expected = _expected(case, reference)

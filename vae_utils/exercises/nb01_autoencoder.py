@@ -82,8 +82,11 @@ def check_bce_recon(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], *,
         ``unstable``.
     """
     return run_check("check_bce_recon", fn, _bce_cases(), bernoulli_nll, mistakes=_BCE_MISTAKES,
-                     generic_hint="compute F.binary_cross_entropy_with_logits(logits, x, "
-                                  "reduction='none') and sum it over each image's pixels.",
+                     generic_hint="compare your numbers with the failing case above: one number per "
+                                  "image, in nats, computed from the logits (not from "
+                                  "probabilities); check which dimensions you reduce and "
+                                  "whether your formula stays finite for large logits.",
+                     library=(bernoulli_nll,),
                      verbose=verbose, source="vae_utils.losses.bernoulli_nll")
 
 

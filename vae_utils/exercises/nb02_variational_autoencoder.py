@@ -72,28 +72,32 @@ def _eps_like(mu: torch.Tensor) -> torch.Tensor:
 
 
 _REPARAM_MISTAKES = [
-    Mistake("variance_not_std", "you scaled eps by the variance exp(logvar); scale it by the "
-            "standard deviation sigma = exp(logvar / 2) = exp(0.5 * logvar) (the missing 1/2).",
+    Mistake("variance_not_std", "you scaled the noise by the variance, not by the standard "
+            "deviation: logvar is log sigma^2, so taking sigma from it needs one more step (a "
+            "factor 1/2 is missing).",
             wrong=lambda mu, logvar: mu + torch.exp(logvar) * _eps_like(mu)),
-    Mistake("logvar_as_sigma", "you used logvar as if it were sigma: logvar = log sigma^2 can "
-            "be negative; sigma = exp(0.5 * logvar).",
+    Mistake("logvar_as_sigma", "you used logvar as if it were sigma: logvar is the log of the "
+            "variance, and can be negative; work out sigma from it first.",
             wrong=lambda mu, logvar: mu + logvar * _eps_like(mu)),
-    Mistake("forgot_exp", "you forgot the exp: sigma = exp(0.5 * logvar), not 0.5 * logvar.",
+    Mistake("forgot_exp", "you forgot an exp: half the log-variance is log sigma, not "
+            "sigma.",
             wrong=lambda mu, logvar: mu + 0.5 * logvar * _eps_like(mu)),
-    Mistake("forgot_mu", "z must be centred on mu: z = mu + sigma * eps (you left out mu).",
+    Mistake("forgot_mu", "your z is not centred on mu: you left mu out.",
             wrong=lambda mu, logvar: torch.exp(0.5 * logvar) * _eps_like(mu)),
-    Mistake("no_noise", "z has no noise: you returned mu (or mu + sigma). Multiply sigma by "
-            "eps = torch.randn_like(sigma).",
+    Mistake("no_noise", "your z has no noise: it is the same at every call. The "
+            "trick needs a fresh standard normal draw, scaled by sigma.",
             wrong=lambda mu, logvar: mu + 0 * logvar),
-    Mistake("no_noise", "z has no noise: you returned mu + sigma. Multiply sigma by "
-            "eps = torch.randn_like(sigma).",
+    Mistake("no_noise", "your z has no noise: you added sigma itself. The trick "
+            "needs a fresh standard normal draw, scaled by sigma.",
             wrong=lambda mu, logvar: mu + torch.exp(0.5 * logvar)),
     Mistake("torch_normal", "no gradient reaches mu: torch.normal(mu, std) and "
-            "Normal(mu, std).sample() do not pass gradients. Write z = mu + std * eps with "
-            "eps = torch.randn_like(std) (or use .rsample()).",
+            "Normal(mu, std).sample() do not pass gradients. The point of the trick is to "
+            "draw the randomness separately, so z is a differentiable function of mu and "
+            "sigma.",
             spot=lambda r, e, c: isinstance(r, tuple) and bool((r[0] == 0).all())),
     Mistake("wrong_gradient", "the gradient with respect to logvar is not (z - mu) / 2: "
-            "use sigma = exp(0.5 * logvar) inside the sum, not a detached or squared version.",
+            "sigma must be computed from logvar inside your function, with gradients, not "
+            "detached or squared.",
             spot=lambda r, e, c: isinstance(r, tuple) and c.call is _reparam_gradients),
 ]
 
@@ -123,10 +127,11 @@ def check_reparameterize(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor
     cases = _reparam_cases()
     return run_check("check_reparameterize", fn, cases, _reparameterize,
                      mistakes=_REPARAM_MISTAKES,
-                     generic_hint="z = mu + torch.exp(0.5 * logvar) * eps with eps = "
-                                  "torch.randn_like(mu). (The checker seeds the random "
-                                  "generator, so with randn_like your z equals the reference "
-                                  "exactly.)",
+                     generic_hint="recheck how the standard deviation follows from logvar (a "
+                                  "log-variance), and draw the noise with "
+                                  "torch.randn_like(mu): the checker seeds the random "
+                                  "generator, so that noise matches the reference exactly.",
+                     library=(_reparameterize,),
                      verbose=verbose, source="vae_utils.models.reparameterize")
 
 
@@ -246,7 +251,8 @@ def check_encoder_heads(cls: type, *, verbose: bool = True) -> CheckResult:
     built: Built = {}
     return run_check("check_encoder_heads", cls, _heads_cases(built), None,
                      mistakes=_heads_mistakes(built),
-                     generic_hint="forward should be `return self.fc_mu(h), self.fc_logvar(h)`.",
+                     generic_hint="forward must return the two heads' outputs, mu first, each computed "
+                                  "from the hidden layer h with no activation after it.",
                      verbose=verbose, source="the affine maps of your own fc_mu and fc_logvar")
 
 

@@ -38,16 +38,16 @@ _KL_MISTAKES = [
             wrong=lambda mu, lv: kl_to_standard_normal(mu, lv).mean()),
     Mistake("batch_sum", "return one KL per example, shape (B,): sum over dim=1 only, not over "
             "the whole tensor.", wrong=lambda mu, lv: kl_to_standard_normal(mu, lv).sum()),
-    Mistake("wrong_sign", "wrong sign: a KL divergence is never negative. It is "
-            "-1/2 * sum(1 + logvar - mu^2 - exp(logvar)), with the minus in front.",
+    Mistake("wrong_sign", "wrong sign: your values are the negative of the KL, and a KL "
+            "divergence is never negative. Check the sign in front of the sum.",
             wrong=lambda mu, lv: -kl_to_standard_normal(mu, lv)),
-    Mistake("missing_half", "your values are twice the reference: the missing 1/2 in front of "
-            "the sum (-0.5 * sum(...)).", wrong=lambda mu, lv: 2 * kl_to_standard_normal(mu, lv)),
+    Mistake("missing_half", "your values are twice the reference: a factor 1/2 is missing "
+            "in front of the sum.", wrong=lambda mu, lv: 2 * kl_to_standard_normal(mu, lv)),
     Mistake("mean_reduction", "your values are the reference divided by D: you took the mean "
             "over the latent dimensions. The KL of independent dimensions is their SUM.",
             wrong=lambda mu, lv: kl_to_standard_normal(mu, lv) / mu.shape[1]),
-    Mistake("forgot_exp", "you forgot the exp: the variance is sigma^2 = exp(logvar), so the "
-            "last term is logvar.exp(), not logvar.",
+    Mistake("forgot_exp", "you forgot an exp: the last term of the closed form is the "
+            "variance sigma^2, and logvar is its log.",
             wrong=lambda mu, lv: -0.5 * torch.sum(1 + lv - mu.pow(2) - lv, dim=1)),
     Mistake("logvar_as_log_sigma", "you treated logvar as log sigma (log standard deviation). "
             "Here logvar = log sigma^2 is the log-variance, so sigma^2 = exp(logvar) and "
@@ -55,18 +55,18 @@ _KL_MISTAKES = [
             wrong=lambda mu, lv: -0.5 * torch.sum(1 + 2 * lv - mu.pow(2) - torch.exp(2 * lv),
                                                   dim=1)),
     Mistake("sigma_as_logvar", "you used sigma where the formula needs the log-variance: the "
-            "second term is logvar itself and the last exp(logvar) (do not take sqrt or "
-            "exp(0.5 * logvar) first).",
+            "closed form is written in log sigma^2 and sigma^2, not in sigma, so do not take "
+            "a square root first.",
             wrong=lambda mu, lv: -0.5 * torch.sum(1 + torch.exp(0.5 * lv) - mu.pow(2)
                                                   - lv.exp(), dim=1)),
-    Mistake("missing_one", "the 1 inside the sum is missing: -1/2 * sum(1 + logvar - mu^2 - "
-            "exp(logvar)); without it KL(prior || prior) is D/2, not 0.",
+    Mistake("missing_one", "a constant term inside the sum is missing: with your formula "
+            "KL(prior || prior) is D/2, not 0. Try mu = 0, logvar = 0 by hand.",
             wrong=lambda mu, lv: -0.5 * torch.sum(lv - mu.pow(2) - lv.exp(), dim=1)),
     Mistake("missing_mu", "the mu^2 term is missing (or has the wrong sign): moving the mean "
             "away from 0 must cost KL.",
             wrong=lambda mu, lv: -0.5 * torch.sum(1 + lv - lv.exp(), dim=1)),
-    Mistake("missing_mu", "mu^2 enters with a minus sign inside the sum: 1 + logvar - mu^2 - "
-            "exp(logvar).", wrong=lambda mu, lv: -0.5 * torch.sum(1 + lv + mu.pow(2) - lv.exp(),
+    Mistake("missing_mu", "the mu^2 term has the wrong sign: moving the mean away from 0 "
+            "must cost KL, not save it.", wrong=lambda mu, lv: -0.5 * torch.sum(1 + lv + mu.pow(2) - lv.exp(),
                                                                   dim=1)),
 ]
 
@@ -91,8 +91,11 @@ def check_kl(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], *,
         ``logvar_as_log_sigma``, ``sigma_as_logvar``, ``missing_one``, ``missing_mu``.
     """
     return run_check("check_kl", fn, _kl_cases(), kl_to_standard_normal, mistakes=_KL_MISTAKES,
-                     generic_hint="KL = -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp(), "
-                                  "dim=1).",
+                     generic_hint="compare your formula with the closed form derived in the notebook, "
+                                  "term by term, for one dimension: check the sign, the "
+                                  "factor 1/2, exp of the log-variance and the dimension you "
+                                  "sum over.",
+                     library=(kl_to_standard_normal,),
                      verbose=verbose, source="vae_utils.losses.kl_to_standard_normal")
 
 
@@ -159,8 +162,8 @@ _ELBO_MISTAKES = [
     Mistake("elbo_not_loss", "you returned the ELBO itself; the loss to minimise is the "
             "NEGATIVE ELBO, recon + beta * KL.",
             wrong=lambda lo, x, mu, lv, beta=1.0: -_elbo_ref(lo, x, mu, lv, beta)),
-    Mistake("missing_half", "your KL term is twice the reference: the missing 1/2 in "
-            "-0.5 * sum(1 + logvar - mu^2 - exp(logvar)).",
+    Mistake("missing_half", "your KL term is twice the reference: a factor 1/2 is missing "
+            "in front of its sum.",
             wrong=lambda lo, x, mu, lv, beta=1.0: (lambda r, k: (r + 2 * beta * k).mean())(
                 *_elbo_parts(lo, x, mu, lv))),
     Mistake("beta_ignored", "beta is ignored: multiply the KL term by beta.",
@@ -172,7 +175,8 @@ _ELBO_MISTAKES = [
     Mistake("sigmoid_twice", "the reconstruction term takes the raw logits: "
             "binary_cross_entropy_with_logits(logits, x), not of torch.sigmoid(logits).",
             wrong=lambda lo, x, mu, lv, beta=1.0: _elbo_ref(torch.sigmoid(lo), x, mu, lv, beta)),
-    Mistake("forgot_exp", "the KL's variance term is exp(logvar), not logvar.",
+    Mistake("forgot_exp", "your KL's variance term uses logvar itself: the variance is "
+            "sigma^2, and logvar is its log.",
             wrong=lambda lo, x, mu, lv, beta=1.0: (bernoulli_nll(lo, x) + beta * -0.5 * torch.sum(
                 1 + lv - mu.pow(2) - lv, dim=1)).mean()),
 ]
@@ -197,8 +201,10 @@ def check_elbo_loss(fn: Callable[..., torch.Tensor], *, verbose: bool = True) ->
         ``beta_ignored``, ``beta_on_recon``, ``sigmoid_twice``, ``forgot_exp``.
     """
     return run_check("check_elbo_loss", fn, _elbo_cases(), _elbo_ref, mistakes=_ELBO_MISTAKES,
-                     generic_hint="recon = BCE-with-logits summed per image, kl = the closed "
-                                  "form summed per example; return (recon + beta * kl).mean().",
+                     generic_hint="check each reduction in turn: within one image (over its pixels and "
+                                  "its latent dimensions) and across the batch, and which "
+                                  "term beta multiplies.",
+                     library=(elbo_loss,),
                      verbose=verbose, source="vae_utils.losses.elbo_loss")
 
 

@@ -39,23 +39,23 @@ _GRID_MISTAKES = [
     Mistake("descending", "your coordinates run from high to low: return them ascending "
             "(the image's top row, largest z2, is handled when the grid is laid out).",
             wrong=lambda n, lo=0.05, hi=0.95: _grid_ref(n, lo, hi).flip(0)),
-    Mistake("cdf_not_icdf", "these are probabilities in (0, 1): you applied the CDF. Apply the "
-            "INVERSE CDF (Normal(0, 1).icdf) to evenly spaced probabilities.",
+    Mistake("cdf_not_icdf", "these are probabilities in (0, 1): you applied the CDF, which "
+            "maps z to a probability. You need the map the other way.",
             wrong=lambda n, lo=0.05, hi=0.95: _STD_NORMAL.cdf(torch.linspace(lo, hi, n))),
-    Mistake("probabilities", "these are the evenly spaced probabilities themselves: pass them "
-            "through the inverse CDF, Normal(0, 1).icdf(p), to get z.",
+    Mistake("probabilities", "these are the evenly spaced probabilities themselves: one step "
+            "is missing, the map from a probability to the z that the prior puts there.",
             wrong=lambda n, lo=0.05, hi=0.95: torch.linspace(lo, hi, n)),
-    Mistake("ignored_lo_hi", "you ignored lo and hi: the probabilities are "
-            "torch.linspace(lo, hi, n).",
+    Mistake("ignored_lo_hi", "you ignored lo and hi: the evenly spaced probabilities must run "
+            "from lo to hi.",
             wrong=lambda n, lo=0.05, hi=0.95: _grid_ref(n)),
-    Mistake("midpoints", "you used the midpoints (i + 1/2) / n; this course's grid uses "
-            "torch.linspace(lo, hi, n), both ends included.",
+    Mistake("midpoints", "you used the midpoints (i + 1/2) / n; this course's grid puts its "
+            "first and last probabilities exactly at lo and hi, both ends included.",
             wrong=lambda n, lo=0.05, hi=0.95: _STD_NORMAL.icdf((torch.arange(n) + 0.5) / n)),
     Mistake("endpoints_0_1", "the inverse CDF is -inf at 0 and +inf at 1: keep the "
             "probabilities strictly inside (0, 1), from lo to hi.", spot=_not_finite),
     Mistake("linear_in_z", "your coordinates are evenly spaced in z. The point of the "
-            "exercise: space them evenly in PROBABILITY (torch.linspace(lo, hi, n)) and map "
-            "through Normal(0, 1).icdf, so they bunch up near 0 where the prior puts its codes.",
+            "exercise: space them evenly in PROBABILITY, then map them to z, so they bunch up "
+            "near 0 where the prior puts its codes.",
             spot=_evenly_spaced),
 ]
 
@@ -77,8 +77,10 @@ def check_latent_grid(fn: Callable[..., torch.Tensor], *, verbose: bool = True) 
         ``linear_in_z``.
     """
     return run_check("check_latent_grid", fn, _grid_cases(), _grid_ref, mistakes=_GRID_MISTAKES,
-                     generic_hint="p = torch.linspace(lo, hi, n); "
-                                  "z = torch.distributions.Normal(0., 1.).icdf(p).",
+                     generic_hint="the coordinates are evenly spaced in probability from lo to hi, then "
+                                  "mapped through the inverse CDF of N(0, 1): check the "
+                                  "spacing, the two end points and the map.",
+                     library=(_latent_grid,),
                      verbose=verbose, source="vae_utils.latent.latent_grid")
 
 

@@ -39,11 +39,12 @@ def _lerp(z0, z1, t):
 
 
 _SLERP_MISTAKES = [
-    Mistake("lerp", "this is linear interpolation (1 - t) z0 + t z1. Slerp weights z0 and z1 "
-            "by sin((1 - t) W) / sin W and sin(t W) / sin W, W = the angle between them.",
+    Mistake("lerp", "this is linear interpolation: your weights are (1 - t) and t. "
+            "Slerp's weights are ratios of sines of the angle between the codes (the formula "
+            "of the exercise).",
             wrong=_lerp),
     Mistake("swapped_t", "your path runs backwards: t = 0 must give z0 and t = 1 give z1. "
-            "z0's weight is sin((1 - t) W) / sin W.",
+            "Check which weight goes with which code.",
             wrong=lambda z0, z1, t: _slerp_ref(z0, z1, 1 - t)),
     Mistake("normalised_output", "your result has unit length: normalise only to compute the "
             "angle W (cos W = z0 . z1 / (|z0| |z1|)); apply the weights to z0 and z1 themselves.",
@@ -90,8 +91,11 @@ def check_slerp(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor],
     cases = [Case(c.name, c.args, rtol=c.rtol, atol=c.atol, call=_slerp_call)
              for c in _slerp_cases()]
     return run_check("check_slerp", fn, cases, _slerp_ref, mistakes=_SLERP_MISTAKES,
-                     generic_hint="W = arccos(z0 @ z1 / (z0.norm() * z1.norm())); return "
-                                  "(sin((1 - t) W) * z0 + sin(t W) * z1) / sin(W).",
+                     generic_hint="compute the angle between the two codes from their normalised dot "
+                                  "product, then weight each code as in the formula of the "
+                                  "exercise; check which weight goes with which code, and "
+                                  "the fallback for (nearly) parallel codes.",
+                     library=(_slerp,),
                      verbose=verbose, source="vae_utils.latent.slerp")
 
 

@@ -263,8 +263,9 @@ def check_best_elbo(fn: Callable[[dict[float, tuple[float, float]]], tuple[float
     """
     cases = [Case(c.name, c.args, rtol=1e-6, atol=1e-6, call=_best_call) for c in _best_cases()]
     return run_check("check_best_elbo", fn, cases, _best_reference, mistakes=_BEST_MISTAKES,
-                     generic_hint="for every beta, the negative ELBO is rate + distortion; return "
-                                  "the beta where it is smallest, and that value.",
+                     generic_hint="whatever beta trained a model, its ELBO charges one nat for each nat "
+                                  "of rate: compare the points by that, not by the loss each "
+                                  "model was trained on.",
                      verbose=verbose, source="rate + distortion of every point")
 
 

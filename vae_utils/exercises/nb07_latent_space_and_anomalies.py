@@ -177,9 +177,10 @@ def check_auroc(fn: Callable[[torch.Tensor, torch.Tensor], Any], *, verbose: boo
     cases = [Case(c.name, c.args, rtol=c.rtol, atol=c.atol, call=_auroc_call)
              for c in _auroc_cases(seed)]
     return run_check("check_auroc", fn, cases, _sklearn_auroc, mistakes=_AUROC_MISTAKES,
-                     generic_hint="rank all n_in + n_out scores together (ties get the "
-                                  "average rank), add up the outliers' ranks, subtract "
-                                  "n_out (n_out + 1) / 2 and divide by n_in * n_out.",
+                     generic_hint="try your function on the small example of the hint (the answer is "
+                                  "3/4): ranks start at 1 for the lowest score, tied scores "
+                                  "share the average of their ranks, and only the outliers' "
+                                  "ranks are added up.",
                      verbose=verbose, source="sklearn.metrics.roc_auc_score")
 
 
