@@ -17,6 +17,7 @@ from vae_utils.exercises import (QUESTIONS, CheckResult, check_answer, check_bce
                                  check_beta_experiment, check_elbo_loss, check_encoder_heads,
                                  check_kl, check_latent_grid, check_reparameterize, check_slerp,
                                  question_markdown)
+import vae_utils as vu
 from vae_utils.train import History
 
 
@@ -301,18 +302,50 @@ def test_beta_experiment_trend(capsys):
     result = check_beta_experiment(good)
     out = capsys.readouterr().out
     assert result.passed and "4.00" in out and "13.00" in out  # the last epoch's numbers
-    assert check_beta_experiment({0.5: (80.0, 30.0), 4.0: (100.0, 12.0)}, verbose=False).passed
 
     assert check_beta_experiment({}, verbose=False).status == "not attempted"
-    _fails_with(check_beta_experiment({1.0: (85.0, 25.0)}, verbose=False), "too_few", "two")
-    _fails_with(check_beta_experiment({0.5: (80.0, 30.0), 4.0: (100.0, 31.0)}, verbose=False),
-                "kl_not_falling", "beta=beta")
-    _fails_with(check_beta_experiment({0.5: (80.0, 30.0), 4.0: (79.0, 12.0)}, verbose=False),
-                "recon_not_rising", "same seed")
-    _fails_with(check_beta_experiment({0.5: (math.nan, 30.0), 4.0: (79.0, 12.0)}, verbose=False),
-                "not_finite", "diverged")
-    _fails_with(check_beta_experiment({0.5: "oops", 4.0: (79.0, 12.0)}, verbose=False),
-                "malformed", "{beta: history}")
+    _fails_with(check_beta_experiment({1.0: _history(85.0, 25.0)}, verbose=False), "too_few",
+                "two")
+    _fails_with(check_beta_experiment({0.5: _history(80.0, 30.0), 4.0: _history(100.0, 31.0)},
+                                      verbose=False), "kl_not_falling", "beta=beta")
+    _fails_with(check_beta_experiment({0.5: _history(80.0, 30.0), 4.0: _history(79.0, 12.0)},
+                                      verbose=False), "recon_not_rising", "same seed")
+    _fails_with(check_beta_experiment({0.5: _history(math.nan, 30.0), 4.0: _history(79.0, 12.0)},
+                                      verbose=False), "not_finite", "diverged")
+    _fails_with(check_beta_experiment({0.5: "oops", 4.0: _history(79.0, 12.0)}, verbose=False),
+                "malformed", "{beta: model}")
+
+
+def test_beta_experiment_refuses_numbers_typed_in():
+    # the hole this closes: made-up numbers in the right order used to pass
+    for typed in ({1.0: (110, 20), 1.01: (110.5, 19.9)}, {0.5: 80.0, 4.0: 100.0}):
+        _fails_with(check_beta_experiment(typed, verbose=False), "numbers", "models")
+
+
+def test_beta_experiment_refuses_unequal_budgets():
+    short = _history(100.0, 12.0)
+    short.step = [1, 2]
+    long = _history(80.0, 30.0)
+    long.step = [100, 200]
+    _fails_with(check_beta_experiment({0.5: long, 4.0: short}, verbose=False),
+                "unequal_budgets", "same steps")
+
+
+def test_beta_experiment_measures_the_models_itself(mnist):
+    models = {}
+    for beta in (0.25, 4.0):
+        vu.seed_everything(0)
+        models[beta] = vu.VAE(latent_dim=8, hidden_dims=(64,))
+        vu.fit(models[beta], mnist.x_train[:1000], steps=150, beta=beta, progress=False)
+    _fails_with(check_beta_experiment(models, verbose=False), "no_test_images", "data.x_test")
+    result = check_beta_experiment(models, mnist.x_test[:300], verbose=False)
+    assert result.passed, result.message
+    torch.manual_seed(0)
+    kl_small = vu.evaluate(models[0.25], mnist.x_test[:300])["kl"]
+    assert f"{kl_small:.1f} ->" in result.message  # the checker's own measurement
+    swapped = {0.25: models[4.0], 4.0: models[0.25]}  # labels that do not match the models
+    assert check_beta_experiment(swapped, mnist.x_test[:300], verbose=False).mistake == \
+        "kl_not_falling"
 
 
 # ---------------------------------------------------------------------- 03: KL

@@ -24,7 +24,8 @@ Checkers, by the notebook that uses them:
 * 01: :func:`check_bce_recon`: the Bernoulli reconstruction term from logits, per image.
 * 02: :func:`check_reparameterize`: ``z = mu + exp(logvar / 2) * eps``;
   :func:`check_encoder_heads`: the encoder's linear ``mu`` and ``logvar`` heads;
-  :func:`check_beta_experiment`: the KL falls and reconstruction rises as ``beta`` grows.
+  :func:`check_beta_experiment`: it measures the trained models itself: the KL falls and
+  reconstruction rises as ``beta`` grows.
 * 03: :func:`check_kl`: the closed-form KL to ``N(0, I)``;
   :func:`check_elbo_loss`: the negative ELBO with the right reductions.
 * 04: :func:`check_latent_grid`: inverse-CDF coordinates of a latent grid.

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models import reparameterize as _reparameterize
+from ..train import History, evaluate
 from .checking import (AnswerError, Case, CheckResult, Mistake, Question, _close, _failed, _finish, _not_attempted, register_questions, run_check)
 
 
@@ -259,46 +260,78 @@ def check_encoder_heads(cls: type, *, verbose: bool = True) -> CheckResult:
 # ---------------------------------------------------------------- 02: beta experiment
 
 
-def check_beta_experiment(results: Mapping[float, Any], *, verbose: bool = True) -> CheckResult:
-    """Check a beta experiment: as ``beta`` grows, the KL falls and reconstruction rises.
+def check_beta_experiment(results: Mapping[float, Any], x_test: torch.Tensor | None = None, *,
+                          verbose: bool = True) -> CheckResult:
+    """Check a beta experiment by measuring it: as ``beta`` grows, the KL falls and the
+    reconstruction term rises.
 
     The learner trains one VAE per ``beta`` (same seed, same number of optimiser steps) and
-    passes ``{beta: history}`` (:class:`vae_utils.train.History`) or ``{beta: (recon, kl)}``
-    in nats per image. The checker prints the final test reconstruction and KL of each and
-    checks the beta-VAE trade-off (Higgins et al. 2017, "beta-VAE"): the KL is strictly
-    decreasing and the reconstruction term strictly increasing in ``beta``.
+    passes either the trained models, ``{beta: model}`` with the test images ``x_test``
+    (the checker evaluates every model itself, with :func:`vae_utils.train.evaluate`, the
+    same draw of ``z`` for each), or ``{beta: history}``, the :class:`vae_utils.train.History`
+    that ``vu.fit`` returned for each (its last test row; every run must have trained for
+    the same number of steps). Numbers typed in are refused: the checker measures. It
+    prints the test reconstruction and KL of each model and checks the beta-VAE trade-off
+    (Higgins et al. 2017, "beta-VAE"): the KL strictly decreasing and the reconstruction
+    term strictly increasing in ``beta``.
 
     Args:
-        results: at least two ``beta`` values.
+        results: at least two ``beta`` values, each with a trained model or its History.
+        x_test: float ``(N, 1, 28, 28)`` test images, needed with models (e.g. data.x_test).
         verbose: print the table and the verdict.
 
     Returns:
-        :class:`CheckResult`; mistakes ``too_few`` (fewer than two betas), ``not_finite``,
-        ``kl_not_falling``, ``recon_not_rising``.
+        :class:`CheckResult`; mistakes ``numbers`` (numbers instead of models or
+        histories), ``malformed``, ``no_test_images``, ``unequal_budgets``, ``too_few``
+        (fewer than two betas), ``not_finite``, ``kl_not_falling``, ``recon_not_rising``.
     """
     name = "check_beta_experiment"
     if not results:
         return _not_attempted(name, "no beta has been trained yet (results is "
                               "empty).", verbose)
-    rows = []
+    rows, steps = [], set()
     try:
         for beta in sorted(results):
             r = results[beta]
-            if hasattr(r, "test_recon"):
+            if isinstance(r, nn.Module):
+                if x_test is None:
+                    return _failed(name, "got trained models but no test images to measure "
+                                   "them on.", verbose, mistake="no_test_images",
+                                   hint="pass the test images too: "
+                                        "check_beta_experiment(models, data.x_test).")
+                device = next(r.parameters()).device
+                with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                    torch.manual_seed(0)  # the same draw of z for every model
+                    measured = evaluate(r, x_test.to(device), beta=1.0)
+                recon, kl = measured["recon"], measured["kl"]
+            elif isinstance(r, History):
                 recon, kl = r.test_recon[-1], r.test_kl[-1]
                 if recon != recon:  # no test set: use the training numbers
                     recon, kl = r.train_recon[-1], r.train_kl[-1]
+                steps.add(r.step[-1] if r.step else len(r.epoch))
+            elif isinstance(r, (tuple, list)) or isinstance(r, (int, float)):
+                return _failed(name, "got numbers, not trained models: the checker measures "
+                               "the models itself.", verbose, mistake="numbers",
+                               hint="keep each trained model, models[beta] = vu.VAE(...), "
+                                    "train it with vu.fit, then call "
+                                    "check_beta_experiment(models, data.x_test).")
             else:
-                recon, kl = r
+                raise TypeError(f"got a {type(r).__name__} for beta = {beta}")
             rows.append((float(beta), float(recon), float(kl)))
     except Exception as err:
         return _failed(name, f"could not read results ({type(err).__name__}: {err}).", verbose,
-                       mistake="malformed", hint="pass a dict {beta: history} with the History "
-                       "that vu.fit returned, or {beta: (recon, kl)}.")
+                       mistake="malformed", hint="pass a dict {beta: model} of the models you "
+                       "trained, with data.x_test, or {beta: history} with the History that "
+                       "vu.fit returned.")
     table = "\n".join(["   beta   recon (nats)   KL (nats)"]
                       + [f"  {b:5.2f}   {r:12.2f}   {k:9.2f}" for b, r, k in rows])
     if verbose:
         print(table)
+    if len(steps) > 1:
+        return _failed(name, f"the runs trained for different numbers of steps "
+                       f"({sorted(steps)}).", verbose, mistake="unequal_budgets",
+                       hint="give every beta the same steps= (and the same seed), so that "
+                            "beta is the only difference.")
     if len(rows) < 2:
         return _failed(name, "one beta shows no trend.", verbose, mistake="too_few",
                        hint="train at least two values of beta, e.g. 0.5, 1 and 4.")
@@ -318,7 +351,8 @@ def check_beta_experiment(results: Mapping[float, Any], *, verbose: bool = True)
                        hint="train each model a few hundred steps longer (steps=...), with the "
                             "same seed, so the trade-off is visible above the noise.")
     msg = (f"[passed] {name}: as beta grows the KL falls ({kls[0]:.1f} -> {kls[-1]:.1f} nats) "
-           f"and the reconstruction term rises ({recons[0]:.1f} -> {recons[-1]:.1f} nats).")
+           f"and the reconstruction term rises ({recons[0]:.1f} -> {recons[-1]:.1f} nats), "
+           f"as measured by the checker.")
     return _finish(CheckResult(name, "passed", msg), verbose)
 
 
