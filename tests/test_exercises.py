@@ -5,7 +5,11 @@ One section per checker. Every wrong implementation below is a mistake learners 
 the test asserts both the recognised ``mistake`` key and words of the printed hint.
 """
 
+import json
 import math
+import re
+from collections import Counter
+from pathlib import Path
 
 import pytest
 import torch
@@ -17,8 +21,12 @@ from vae_utils.exercises import (QUESTIONS, CheckResult, check_answer, check_bce
                                  check_beta_experiment, check_elbo_loss, check_encoder_heads,
                                  check_kl, check_latent_grid, check_reparameterize, check_slerp,
                                  question_markdown)
+from vae_utils.exercises.checking import unseal
 import vae_utils as vu
 from vae_utils.train import History
+
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _fails_with(result: CheckResult, key: str, *words: str) -> None:
@@ -572,24 +580,73 @@ def test_slerp_reference_keeps_the_angle_linear_in_t():
 # ---------------------------------------------------------- conceptual questions
 
 
+def _answer_key() -> dict[str, str]:
+    """The right letters, read from the solved notebooks (the instructors' copy): the
+    package itself holds only their salted digests."""
+    key = {}
+    for path in sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            found = re.search(r'answer = "(\w)"\s*\nassert check_answer\("(\w+)", answer\)',
+                              "".join(cell["source"]))
+            if found:
+                key[found.group(2)] = found.group(1)
+    return key
+
+
+ANSWER_KEY = _answer_key()
+
+
+def test_every_question_has_a_solved_answer():
+    assert set(ANSWER_KEY) == set(QUESTIONS) and len(QUESTIONS) == 8
+
+
 @pytest.mark.parametrize("key", sorted(QUESTIONS))
 def test_questions_answer_back(key, capsys):
-    q = QUESTIONS[key]
-    assert q.answer in q.options and set(q.why) == set(q.options)
-    right = check_answer(key, q.answer.upper())
-    assert right.passed and q.why[q.answer] in capsys.readouterr().out
-    assert check_answer(key, f"({q.answer})", verbose=False).passed
+    q, right_letter = QUESTIONS[key], ANSWER_KEY[key]
+    assert right_letter in q.options and set(q.why) == set(q.options)
+    right = check_answer(key, right_letter.upper())
+    assert right.passed and unseal(key, right_letter, q.why[right_letter]) in capsys.readouterr().out
+    assert check_answer(key, f"({right_letter})", verbose=False).passed
     for letter in q.options:
-        if letter != q.answer:
+        if letter != right_letter:
             wrong = check_answer(key, letter, verbose=False)
             assert wrong.status == "failed" and wrong.mistake == letter
-            assert q.why[letter] in wrong.hint
-            assert f"({q.answer})" not in wrong.message  # the right letter is not given away
+            assert unseal(key, letter, q.why[letter]) in wrong.hint
+            assert f"({right_letter})" not in wrong.message  # the right letter is not given away
     assert check_answer(key, None, verbose=False).status == "not attempted"
     assert check_answer(key, "", verbose=False).status == "not attempted"
     assert check_answer(key, "z", verbose=False).mistake == "invalid"
     md = question_markdown(key)
     assert q.prompt in md and "<details>" in md and q.hint in md
+
+
+def test_the_answer_key_is_not_readable_from_the_package():
+    package = "\n".join(path.read_text() for path in (ROOT / "vae_utils").rglob("*.py"))
+    for key, q in QUESTIONS.items():
+        assert not hasattr(q, "answer")
+        for letter in q.options:  # no explanation is stored as plain text
+            text = unseal(key, letter, q.why[letter])
+            assert len(text) > 20 and text[:40] not in package
+
+
+def test_options_are_alike_and_right_letters_spread():
+    strictly_longest = 0
+    for key, q in QUESTIONS.items():
+        lengths = {letter: len(text) for letter, text in q.options.items()}
+        assert max(lengths.values()) <= 1.3 * min(lengths.values()), (key, lengths)
+        right = lengths.pop(ANSWER_KEY[key])
+        strictly_longest += right > max(lengths.values())
+    assert strictly_longest <= 1  # the longest option is no clue
+    counts = Counter(ANSWER_KEY.values())
+    assert set(counts) == set("abcd") and max(counts.values()) <= 3
+
+
+def test_the_notebooks_show_the_packages_options():
+    for path in sorted((ROOT / "notebooks").rglob("*.ipynb")):
+        text = "".join("".join(cell["source"]) for cell in json.loads(path.read_text())["cells"])
+        for key in re.findall(r'check_answer\("(\w+)"', text):
+            for letter, option in QUESTIONS[key].options.items():
+                assert f"- **({letter})** {option}" in text, (path.name, key, letter)
 
 
 def test_unknown_question_is_a_clear_error():

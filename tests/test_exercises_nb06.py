@@ -175,7 +175,7 @@ def test_best_elbo_stub():
 
 def test_question_iwae_gap():
     assert "iwae_gap" in QUESTIONS
-    right = QUESTIONS["iwae_gap"].answer
+    right = "b"  # the solved notebook's answer; the package holds only a digest
     assert check_answer("iwae_gap", right, verbose=False).passed
     for letter in set(QUESTIONS["iwae_gap"].options) - {right}:
         result = check_answer("iwae_gap", letter, verbose=False)

@@ -11,6 +11,8 @@ named after the notebook (``nb01_autoencoder``, ...), which registers its questi
 from __future__ import annotations
 
 import ast
+import base64
+import hashlib
 import inspect
 import signal
 import textwrap
@@ -30,9 +32,12 @@ __all__ = [
     "CheckResult",
     "Mistake",
     "Question",
+    "answer_digest",
     "check_answer",
     "question_markdown",
     "register_questions",
+    "seal",
+    "unseal",
     "TIME_LIMIT_S",
     "run_check",
 ]
@@ -530,15 +535,57 @@ def _not_finite(received: Any, expected: Any, case: Case) -> bool:
 
 @dataclass(frozen=True)
 class Question:
-    """A multiple-choice question: ``options`` maps a letter to a choice, ``why`` maps each
-    letter to the explanation printed when it is chosen, ``answer`` is the right letter,
-    ``hint`` goes in a collapsible block under the question."""
+    """A multiple-choice question whose answer key is not readable from the package.
+
+    ``options`` maps a letter to a choice and ``hint`` goes in a collapsible block under the
+    question (both are in the notebook anyway). The right letter is stored only as
+    ``answer_digest`` (:func:`answer_digest`: a salted SHA-256 of the question's key and
+    the letter), and each letter's explanation only sealed (:func:`seal`, with that letter
+    as the key), so it is released when the learner chooses that letter. This keeps the
+    key out of sight of a learner who reads the package, not from one who tries the four
+    letters with :func:`check_answer`, which is what the checker is for.
+
+    To write or change a question: seal the texts with ``seal(key, letter, text)`` and
+    ``answer_digest(key, right_letter)`` and paste the results; ``unseal(key, letter,
+    q.why[letter])`` reads an explanation back.
+    """
 
     prompt: str
     options: Mapping[str, str]
-    answer: str
+    answer_digest: str
     why: Mapping[str, str]
     hint: str
+
+
+_SALT = "vae-course/questions/v1"
+
+
+def _keystream(key: str, letter: str, n: int) -> bytes:
+    blocks, i = [], 0
+    while 32 * len(blocks) < n:
+        blocks.append(hashlib.sha256(f"{_SALT}|{key}|{letter}|{i}".encode()).digest())
+        i += 1
+    return b"".join(blocks)[:n]
+
+
+def seal(key: str, letter: str, text: str) -> str:
+    """``text`` (an explanation) sealed for question ``key`` and option ``letter``: base64
+    of the UTF-8 bytes XOR a SHA-256 keystream of the salt, the key and the letter."""
+    data = text.encode("utf-8")
+    mixed = bytes(a ^ b for a, b in zip(data, _keystream(key, letter, len(data))))
+    return base64.b64encode(mixed).decode("ascii")
+
+
+def unseal(key: str, letter: str, sealed: str) -> str:
+    """The text that :func:`seal` sealed for ``key`` and ``letter``."""
+    data = base64.b64decode(sealed)
+    return bytes(a ^ b for a, b in zip(data, _keystream(key, letter, len(data)))).decode("utf-8")
+
+
+def answer_digest(key: str, letter: str) -> str:
+    """The salted digest that stands for "``letter`` is the right answer to ``key``"."""
+    return hashlib.sha256(f"{_SALT}|{key}|answer|{letter}".encode()).hexdigest()[:24]
+
 
 QUESTIONS: dict[str, Question] = {}
 
@@ -602,8 +649,9 @@ def check_answer(key: str, answer: str | None, *, verbose: bool = True) -> Check
     if letter not in q.options:
         return _failed(name, f"{answer!r} is not one of the options.", verbose, mistake="invalid",
                        hint=f"answer with one letter: {', '.join(sorted(q.options))}.")
-    if letter == q.answer:
+    why = unseal(key, letter, q.why[letter])
+    if answer_digest(key, letter) == q.answer_digest:
         return _finish(CheckResult(name, "passed", f"[passed] {name}: ({letter}) is right. "
-                                   f"{q.why[letter]}"), verbose)
+                                   f"{why}"), verbose)
     return _failed(name, f"({letter}) is not the best answer.", verbose, mistake=letter,
-                   hint=q.why[letter] + " Read the other options again and try once more.")
+                   hint=why + " Read the other options again and try once more.")

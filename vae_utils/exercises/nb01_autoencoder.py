@@ -92,25 +92,31 @@ def check_bce_recon(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], *,
 
 QUESTIONS: dict[str, Question] = {
     "ae_gaps": Question(
-        prompt="You decode random codes with the plain autoencoder of this notebook (as in its "
-               "last figure) and many come out as smudges that are no digit. Why?",
-        options={"a": "The decoder is under-trained: more epochs would fix it.",
-                 "c": "Nothing in the autoencoder's loss says where codes should lie, so the "
-                      "training codes form clusters with empty gaps between them, and the "
-                      "decoder never learned what to draw for a point in a gap.",
-                 "b": "A 2-D latent space is too small to store ten digit classes.",
-                 "d": "The sigmoid on the decoder output saturates for random codes."},
-        answer="c",
-        why={"a": "More training makes the decoder better where the codes are, but the gaps "
-                  "stay empty: the loss only looks at codes of training images.",
-             "c": "The loss is reconstruction only, so the encoder may place codes "
-                  "anywhere. A VAE adds the KL term, which pulls q(z|x) towards N(0, I) and "
-                  "fills the space we later sample from.",
-             "b": "Two dimensions are enough to separate digits (the scatter plot shows it); "
-                  "the problem is what lies between the clusters.",
-             "d": "The sigmoid only turns logits into pixel probabilities; the smudge comes "
-                  "from decoding a code unlike any the decoder saw in training."},
-        hint="Look at the scatter plot of the codes: where would a code drawn uniformly from the "
-             "box of the last figure land, and which training images have codes there?"),
+        prompt='You decode random codes with the plain autoencoder of this notebook (as in '
+               'its last figure) and many come out as smudges that are no digit. Why?',
+        options={"a": 'The decoder is under-trained: with more epochs it would learn to draw '
+                      'a digit for every code in the box.',
+                 "b": 'A 2-D latent space is too small: two numbers cannot hold ten digit '
+                      'classes, so most of its codes must be smudges.',
+                 "c": 'Nothing in the loss says where codes should lie, so the decoder never '
+                      'learned to draw the gaps between clusters.',
+                 "d": "The sigmoid at the decoder's output saturates for codes far from zero,"
+                      ' so their pixels all come out grey.'},
+        answer_digest="f299af1a0f89ecbcc6d8bf8f",
+        why={"a": "6Kq9nYyzlQIBJm2gz9s/QY6DNOhIunGFmU736K8XC+Q7k8dFuK7Qq481PMxs5KkerQyfN1RE"
+                   "pkG4HSGU6jwrmiJ04SL2TNsOYmTIMfdJxLCfcR52s345gu3yoppDYrSb1VoaBNHyEI3mmx4D"
+                   "FwcHhsQ/+wJCFmVt6HWdZHrgjyWkvcDPgg==",
+             "b": "LUkRf8+/ZPtvN9+eivenWjI+vL3VPmgXjA1Ioen9QnAMdjiw6Uvh9tPorKCM3oJiEXJlFlLX"
+                   "4iqVJjC65s4eJ11zKrWhPvpUnSH7/cuIfs7lve+SeRINsX5ptnslkB/Qubv7+fvf+deZkm87"
+                   "G3LHwilmsXscHdhp",
+             "c": "AeUsrrPbZPSiYUshSN+8JxL1gVUBzGEJAjiJ/V34UgWRhffIxYvLlfPTJQrTeDzebHDYssuR"
+                   "uewunMu2M8ZQqn900afhSpvsdEOvyeSi6gDZbx5XG+g0ScOlDfOMYNVdH73Ou7fW9Zi8CSfF"
+                   "pfPFsjFUS8+RSZIhj83MaiIAXzZtI4R3qjk4DOc6tYIT7wuf/rH8M7P1yA8lsWBUp3O1Uhym"
+                   "HEqya/yLsbhS8kXg",
+             "d": "852p6gcihdUzQfQZG1Q9q+DjwxklkobxbXpcU6STuT2NmIcIz2Pct5pk92oMDYnL9dgUkv5j"
+                   "hIsy5RuhGnGZsMs6cmFdIRcHF3wjTbzfdxwFZr61vMgJJdlbxnPR6qpBcQ2D3lRBiqe9zovR"
+                   "b/nH1dVpCL2ZZtywVBXAe0bWhyeSesFcMQ=="},
+        hint='Look at the scatter plot of the codes: where would a code drawn uniformly from '
+             'the box of the last figure land, and which training images have codes there?'),
 }
 register_questions(QUESTIONS)

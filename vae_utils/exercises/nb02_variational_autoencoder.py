@@ -358,25 +358,29 @@ def check_beta_experiment(results: Mapping[float, Any], x_test: torch.Tensor | N
 
 QUESTIONS: dict[str, Question] = {
     "beta_effect": Question(
-        prompt="You trained the same VAE with several values of beta (say 0.25, 1 and 4). As "
-               "beta grows, what happens to the two terms of the loss?",
-        options={"d": "The KL falls and the reconstruction term rises: codes carry less "
-                      "information about x, reconstructions get blurrier, and q(z|x) stays "
-                      "closer to the prior.",
-                 "b": "Both terms fall, because a larger beta is a stronger training signal.",
-                 "c": "The KL rises and the reconstruction term falls.",
-                 "a": "Nothing changes: beta only rescales the loss."},
-        answer="d",
-        why={"d": "Beta prices every nat of information the code carries about x. A "
-                  "higher price buys less information (lower KL), so the decoder gets less to "
-                  "work with and reconstructs worse (Higgins et al. 2017).",
-             "b": "The two terms trade off: lowering one costs the other. Look at the table "
-                  "printed by check_beta_experiment.",
-             "c": "That is what happens when beta is LOWERED: KL is cheaper, so the model uses "
-                  "more of it to reconstruct better.",
-             "a": "beta multiplies only the KL term, so it changes the balance between the "
-                  "terms, not just the scale."},
-        hint="beta multiplies only the KL term. If KL becomes more expensive, would the "
-             "optimiser buy more of it or less, and what does it give up?"),
+        prompt='You trained the same VAE with several values of beta (say 0.25, 1 and 4). As '
+               'beta grows, what happens to the two terms of the loss?',
+        options={"a": 'Nothing that matters changes: beta only rescales the whole loss, so '
+                      'the optimiser finds the same model.',
+                 "b": 'Both terms fall: a larger beta is a stronger training signal, so the '
+                      'model learns faster in both.',
+                 "c": 'The KL rises and the reconstruction term falls: a larger beta rewards '
+                      'the code for carrying more information.',
+                 "d": 'The KL falls and the reconstruction term rises: codes carry less '
+                      'information about x, and images blur.'},
+        answer_digest="93d62ca779d0758630d288d3",
+        why={"a": "XYFp5nZ3ebSGRwv/b7mPjG0FYwqypbCpwre0EnhhMtJkrvWi1NRVRUFjuzjDX2pOW6CK/xa1"
+                   "3ZZuJAxfCFBiK33KTW8LJiTXCeONHlRMnABqwAVqmll58mXPxfNXCJEXtWQ=",
+             "b": "weGAbIrLwxUqLOnkUiaqKZDzqU64RoZDLSQVDIiPng4G/lcQ6m3h9avNmV6ctTXLhK6fgnvv"
+                   "J5F1BcRG2XxRVyOhvzLqSEU34MrGNiIh0HQdYef2vBqQIPQStsZ0rR38L9hUwdYiJ5g6YQ==",
+             "c": "4yGYHVVyLGIWJJEmDuOzMSFucprxT0ZWwvJpcIKpjZBIgu0/56YlNsiRkPhjha0U0wMfAfZt"
+                   "fOh+4cXMwIovsVqoBPYWHJjKXQGyDJFfBIrvQShLS8nwr3J9o2hCa7NliUcrx1+6qxxVVGcA"
+                   "XQ==",
+             "d": "Xz0iXYkfEt3EdmjeX/7io1qY6ggSw+nVye5Z+wGPy3aYTBmzYb+dBIPqeQghQV0JS1XmKvRA"
+                   "5iFKk/+hbjfO81ezu9MXS8TKZYh7cGXEQk+H+kOjIMcby9mzAAxVWkAOC8hiB94xrQiCGbh/"
+                   "+zjaHg8MXF0u1RqjG/YufZ656S5+TMIrxQLPP5SRGSgZqiFlj9PucXhge15DwMFUnvhzqnJn"
+                   "4qpccYLDL/eJo8SyLRqyNx4srfjCv2EQHluiqLnKt36T"},
+        hint='beta multiplies only the KL term. If KL becomes more expensive, would the '
+             'optimiser buy more of it or less, and what does it give up?'),
 }
 register_questions(QUESTIONS)

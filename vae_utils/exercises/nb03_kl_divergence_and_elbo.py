@@ -210,25 +210,30 @@ def check_elbo_loss(fn: Callable[..., torch.Tensor], *, verbose: bool = True) ->
 
 QUESTIONS: dict[str, Question] = {
     "reduction": Question(
-        prompt="A classmate writes `loss = F.binary_cross_entropy_with_logits(logits, x) + "
-               "kl.mean()`, where `kl` is the per-example KL summed over the 20 latent dimensions. "
-               "What goes wrong?",
-        options={"a": "Nothing: both terms are averages, so they are on the same scale.",
-                 "d": "The reconstruction term is a mean over 784 pixels, so it is 784 times "
-                      "too small next to the KL: the model is told to care mostly about the KL, "
-                      "codes carry little information and reconstructions come out blurry.",
-                 "c": "The KL is 20 times too large, so training diverges.",
-                 "b": "The loss depends on the batch size."},
-        answer="d",
-        why={"a": "Both are averages, but over different things: the BCE over pixels, the KL "
-                  "over examples only. The ELBO needs the sum over pixels.",
-             "d": "It is a beta-VAE with beta = 784 in disguise. Sum the BCE over the "
-                  "pixels of each image (reduction='none' then .flatten(1).sum(1)) and then "
-                  "average over the batch.",
-             "c": "The KL summed over dimensions is correct; the problem is the other term.",
-             "b": "Both terms are averaged over the batch, so the batch size does not matter "
-                  "here; the pixel reduction does."},
-        hint="`F.binary_cross_entropy_with_logits` has `reduction='mean'` by default. Mean over "
-             "what? Compare with how `kl` was reduced."),
+        prompt='A classmate writes `loss = F.binary_cross_entropy_with_logits(logits, x) + '
+               'kl.mean()`, where `kl` is the per-example KL summed over the 20 latent '
+               'dimensions. What goes wrong?',
+        options={"a": 'Nothing: both terms are averages, so they are on the same scale and '
+                      "the VAE trains as the course's does.",
+                 "b": 'The loss changes with the batch size, so the learning rate has to be '
+                      'tuned again for every batch size.',
+                 "c": 'The KL is 20 times too large next to the reconstruction, so the '
+                      'optimiser diverges within a few steps.',
+                 "d": 'The reconstruction is a mean over 784 pixels, 784 times too small next'
+                      ' to the KL, so codes carry little.'},
+        answer_digest="e7a081a03d16878e0f829c17",
+        why={"a": "HATcuc273CIVMKEI6a6ij9fT+nbnC1rmzT3LkE4lW8qMo4XNe3u4JugaH6xS7Y6EJvpieYw5"
+                   "20VFVAAVGcEgjqkoG/9JzTHQV9OuYC0jHZhr2/8nLNEMPzy3OsIVL+Gt7PIp43p2gVDpCQ5w"
+                   "cLBAxdqD7Ez+fgwNpf3tKomOKYcI",
+             "b": "a9gLIGgu7xpFNC0BRT+w73MK+2ZombzgyxDufx7cOjXrYwGnNHwVc25j1/TqDwkrUaCj/MzG"
+                   "cCEAUHBfS9NIiWezaZTOIl/xpT76arGEE2ZNI6xodk0Drocf9Q7BNYiyiX87a919FeBn",
+             "c": "Ij+IZEhE/s/iNr5q7grH6Ww7/kSHFkCmi3aEj257VbwNrgL9o7xx524cC5ZwuisBholsMpxC"
+                   "nYhxE/rHEKuH64Fkss9+XXLy",
+             "d": "P0sf40of6Tn3GGk29asO8teUe4Y2dkIGXSaXXkyqRrLMlZ6MSMIVdltTHjB9YspWsud55noJ"
+                   "7ZXdi3T3WWoIQVobQCdSc3Bf/De5rHtEudtZdeXB7vycF7zqH/wQn4tVCqzm3iDLI6VhLUfI"
+                   "9OYcnXzBKBuy784wSWIIdBvP17cu+ayZ7mYC97p8Z/zhHrmLyOPaxh4EUveWFRPfqOGoNHxU"
+                   "Pw=="},
+        hint="`F.binary_cross_entropy_with_logits` has `reduction='mean'` by default. Mean "
+             'over what? Compare with how `kl` was reduced.'),
 }
 register_questions(QUESTIONS)

@@ -86,32 +86,36 @@ def check_latent_grid(fn: Callable[..., torch.Tensor], *, verbose: bool = True) 
 
 QUESTIONS: dict[str, Question] = {
     "temperature": Question(
-        prompt="You sample the 20-D VAE of this notebook with temperature 0.5 instead of 1: "
-               "z ~ N(0, 0.25 I). Compared with temperature 1, the decoded digits are...",
-        options={"b": "greyer, blurrier and more alike: the codes are about half as long as "
-                      "the codes the decoder was trained on, so they land where it hardly "
-                      "ever trained, between the codes of many digits, and it hedges between them.",
-                 "a": "more varied, because the codes are spread further out.",
-                 "c": "the same digits, only fainter, because z is scaled by 0.5.",
-                 "d": "cleaner and more typical, but less varied: the codes stay near the "
-                      "centre of the latent space, where most training digits are."},
-        answer="b",
-        why={"b": "In 20 dimensions the codes the decoder is trained on, z ~ q(z|x), have "
-                  "a length close to sqrt(20), about 4.5, and so do prior samples at "
-                  "temperature 1. At temperature 0.5 the codes are about 2.2 long, shorter "
-                  "than nearly every training code; there the decoder blends the digits "
-                  "around, so the samples come out greyer and more alike (section 3 "
-                  "measures both).",
-             "a": "A lower temperature shrinks z towards 0: the codes spread LESS, and so do "
-                  "the samples.",
-             "c": "The decoder is non-linear: scaling z does not scale the image. Section 3 "
-                  "measures about the same amount of ink at both temperatures; what changes "
-                  "is how it is spread, because the shorter codes fall where the decoder "
-                  "hardly ever trained.",
-             "d": "In 20 dimensions almost no code lies near the centre: the training codes "
-                  "are about sqrt(20), 4.5, long. Codes at temperature 0.5 are shorter than "
-                  "nearly all of them, a region the decoder hardly ever saw in training."},
-        hint="How long is a code z = 0.5 eps in 20 dimensions, and how long are the codes the "
-             "decoder was trained on? Section 3 of this notebook measures both."),
+        prompt='You sample the 20-D VAE of this notebook with temperature 0.5 instead of 1: z'
+               ' ~ N(0, 0.25 I). Compared with temperature 1, the decoded digits are...',
+        options={"a": 'more varied, because scaling the noise spreads the codes further out '
+                      'over the latent space.',
+                 "b": 'greyer, blurrier and more alike, because such short codes land where '
+                      'the decoder rarely trained.',
+                 "c": 'the same digits, only fainter, because every code, and so every '
+                      "pixel's logit, is scaled by 0.5.",
+                 "d": 'cleaner and more typical, because the codes stay near the centre, '
+                      'where most training digits are.'},
+        answer_digest="89d019f1f6e04a6fa4fe9260",
+        why={"a": "JORLLbQT/Eleo2InITMwGpvaAgqcwc01wWeS//8M8PDXyoM6jLLkBjivUWr5+PJMrhcWgVyr"
+                   "t9p3fij+EWa6q7MqqfNEwdUN99AcTF5+YtCnjNah5cM=",
+             "b": "CUA7QCVITw5Rxd80/Wz83hY6192AN6w08SZm+PHWe+rgPx73zc81COJPaiMnxQOpWmNSRU+T"
+                   "F2S4GUXMZRIGtRuwhM6fcIwM+/F+n2wWT49RghAU3QepIgxwco2+S9e5alUpPVoSOClTGz0l"
+                   "UGE0/96swgf7huspJ57CG7id2KZ88wKg94f6+0dnW22vHU1jTFe0NgqSWEiaRCVDy8g9aj7K"
+                   "99/83GmoxCItgZF2GjvJw2RVhJXtrC1nQtOmdfY3PJ4E/upBqRjnAM+YGlKNoXLX/6umrv05"
+                   "hgGB9/pywQ9wFN4SiJcKNDSJu0D+LABT+IoYoMiiI6Es0oEdm42YjnK+wYO2eXQX2e5fWonc"
+                   "tH/VOE/OKF+cWwbzsiWpyG2j902oSbmEXZMIXm2CX1pkipltcNnF16BV78XZToltBCSHQQ2h"
+                   "eR3wOYfK4PW7uSUg4qwdpcTjwExB1rh/WpcO7Hn/kEiHYg==",
+             "c": "X+KHOR3Tlgsvut1USdDsYtsiaslYhH1YzLmldfkqp+1pY9SGjzHshB9ybWw8L00v0UQH+4e7"
+                   "ufrinJNmN7HfP/aYYrh3KbHpqNyW6OQzgNVuIK9DScV4zG7lO2LGhbV0viI7ZWoeviOvzAN5"
+                   "xrcfesAS4qBlFozS4uTBt5R3qWfKSG+cI2fFWHKZdRAyJZAxonRclFh3XSHyx2WPBrgQwg5f"
+                   "Iw3N5Af14lSmNg3WElG6ck476goIQvMOFNY861SJIf6hoc0KtJ0Zo+n7O6OeDaNdV7ZSy09q"
+                   "DPF0YhA4LHLk8HENZ+GopTJWWkg=",
+             "d": "/yQfwqzcOt1HEH0urYCBqTJiHZofNFzvo8bQe6M+1NOFIMka5O4L4u+CIXCEK1/9+0RC/DjR"
+                   "mViIqlXI2CfNGKYuzlpMI1vKFmgOPtS1MgLj22PSFi127oixJwH1hwqHglSafOh8db+yuvej"
+                   "pEyJRzMIO4C4QQ2nz7XEIYTrJc9k342ubXKM1x9KUVDi3XWMnWuMeipLeIZD2QgzteSoo8cw"
+                   "S1VFhqwnxD6WgkF1PskWlt10qXz6/IoQEyCwpWxGJSKyT7ewzk0D2c6O3OxnSeg0dlFmlRI="},
+        hint='How long is a code z = 0.5 eps in 20 dimensions, and how long are the codes the'
+             ' decoder was trained on? Section 3 of this notebook measures both.'),
 }
 register_questions(QUESTIONS)

@@ -101,23 +101,27 @@ def check_slerp(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor],
 
 QUESTIONS: dict[str, Question] = {
     "slerp_norm": Question(
-        prompt="In D = 20 dimensions, z0 and z1 are two draws from N(0, I). Why interpolate "
-               "between them with slerp rather than a straight line?",
-        options={"c": "Draws from N(0, I) have norm close to sqrt(D), but the straight line's "
-                      "midpoint has norm close to sqrt(D / 2): it passes through a region the "
-                      "prior almost never produces. Slerp keeps the norm near sqrt(D).",
-                 "b": "A straight line is slower to compute.",
-                 "a": "A straight line does not end exactly at z1.",
-                 "d": "Slerp passes through the origin, the most likely point of the prior."},
-        answer="c",
-        why={"c": "In many dimensions almost all the prior's mass lies in a thin shell "
-                  "of radius about sqrt(D) (White 2016). The lerp midpoint of two independent "
-                  "draws is inside that shell; slerp walks along it.",
-             "b": "Both cost a few vector operations.",
-             "a": "Both end exactly at z1 (t = 1).",
-             "d": "Slerp does not pass through the origin; and although the origin has the "
-                  "highest density, codes with norm near 0 are very rare in 20 dimensions."},
-        hint="Compute `z0.norm()`, `z1.norm()` and `((z0 + z1) / 2).norm()` for a few random "
-             "draws with D = 20."),
+        prompt='In D = 20 dimensions, z0 and z1 are two draws from N(0, I). Why interpolate '
+               'between them with slerp rather than a straight line?',
+        options={"a": 'A straight line does not end exactly at z1 in floating point, while '
+                      'slerp lands on it to the last bit.',
+                 "b": 'A straight line is slower to compute in 20 dimensions, because every '
+                      'step needs a matrix product.',
+                 "c": "Draws have norm near sqrt(D), but the line's midpoint is near sqrt(D /"
+                      ' 2), where the prior rarely goes.',
+                 "d": 'Slerp passes through the origin, the most likely single point of the '
+                      'prior, so its midpoints decode best.'},
+        answer_digest="ed8419eda155ff1295723541",
+        why={"a": "WxqX5Ll+0TIJRDYrV1ST45pzjWgoADZSeXYVbQ+2jQ==",
+             "b": "9KSnv9q3PAOYZyDE55yFK8t6//jyUFGnsArhGU+cqVvYaw==",
+             "c": "+bf0rKZI7/jSicGvNPzdQzQOFubqnLBxqzI6FHqkvVPhUTOEJA4q80HrcECFKFFcjK0p5Cal"
+                   "UW7EBAg9v/4Ms9/RXfPKotbEk3+0BJrhyd07OWGkhTCznW1ltLcQV6vTM/vyK2eomv0uB8cc"
+                   "d9RawE6+e/oGZJGo7jxMysLCYsCknuAv/TyIUzZepwwd4S42zGIbR5zbkfdXl/3s7pVrW9kz"
+                   "20JWbT75N0bRIR/ZPkCz7jgPrbn9/mU64Juu5kEA",
+             "d": "9absUQ7EtJtz6YhHR2mT2xkx/vxffL4zr5rDjk1SuzbCLiaQx1xEsq4K36dPXc78Yw0Zi6Ke"
+                   "4XLml7eOvp1SYosAVtfvNBSyOAgkHBwWodlhxS9lFwMnVroykSJmbU6oOAA07zkZE9Ts3g1V"
+                   "2F+LuMN564ABpLM1EdgaffoSGrAWwNwuOXgWdMOmFmKKZhE="},
+        hint='Compute `z0.norm()`, `z1.norm()` and `((z0 + z1) / 2).norm()` for a few random '
+             'draws with D = 20.'),
 }
 register_questions(QUESTIONS)

@@ -272,23 +272,29 @@ def check_best_elbo(fn: Callable[[dict[float, tuple[float, float]]], tuple[float
 QUESTIONS: dict[str, Question] = {
     "iwae_gap": Question(
         prompt="A VAE's test images give L_1 = -110 and L_1000 = -104 nats per image on "
-               "average. What do the 6 nats between them measure?",
-        options={"a": "The KL from q(z|x) to the prior p(z): the rate.",
-                 "b": "The Monte Carlo noise of the one-sample ELBO; with more test images it "
-                      "would vanish.",
-                 "c": "At least 6 nats of KL(q(z|x) || p(z|x)) on average: how far the encoder's "
-                      "Gaussian is from the true posterior, the looseness of the ELBO.",
-                 "d": "How much better the model would be had it been trained with k = 1000."},
-        answer="c",
-        why={"a": "The KL to the prior is a term of the ELBO (the rate); both L_1 and L_1000 "
-                  "are computed with the same model and the same prior.",
-             "b": "Noise averages out over images; this gap does not: E[L_k] rises with k "
-                  "for every image (Burda et al. 2016, Theorem 1).",
-             "c": "log p(x) = ELBO + KL(q || p(z|x)) and L_1000 <= log p(x), so L_1000 - L_1 "
-                  "is a lower bound on the average gap: the true one is at least 6 nats.",
-             "d": "The model is the same; only the estimate of its log-likelihood changed. "
-                  "Training with k samples (an IWAE) would change the model itself."},
-        hint="Write log p(x) = ELBO + KL(q(z|x) || p(z|x)) and place L_1 and L_1000 on that "
-             "line."),
+               'average. What do the 6 nats between them measure?',
+        options={"a": 'The KL from q(z|x) to the prior p(z), the rate: the nats that each '
+                      'code carries about its image.',
+                 "b": 'At least 6 nats of KL(q(z|x) || p(z|x)) on average: how loose the ELBO'
+                      ' is for this encoder.',
+                 "c": 'The Monte Carlo noise of the one-sample ELBO; with more test images it'
+                      ' would average away.',
+                 "d": 'How much better the model would have been had it been trained with k ='
+                      ' 1000 instead of k = 1.'},
+        answer_digest="c745f2abd8d195ef4b9a4f33",
+        why={"a": "lEuTKTMOQtHAXKNVyZnht0Dd372tuMIyw0hTuUi1oXA21/ySuuX+SfzDk01xjxNu/VLdPSxO"
+                   "B9RXwinz7XUeoS77bfDQKv7kzoDQqeqOXyyoyWbgf5jtVnI4CmbehGbxakhGnebjJ5Id2euh"
+                   "NUC5gWlfiomBBstrTT33F36E",
+             "b": "zwp8u8lnKB8Q9eHerhXSbCa1JQh925RjR47eTPnyXLCthZzZELddd3AsZdCh2UHHkGKDfULL"
+                   "zA7pbIbRBc8zqeVwnulsIyVAF00L4Ivbu9WctcSPXalIxooJq5HqKxKptmx5dNkFjz238RF0"
+                   "6bWJ//YFVQJJRR5wMId3U3oiVzAL+8qC9K7qDQSeAmLFa1A=",
+             "c": "J8xYtdK8BEvvewwjw66ZRPCB0x0dxgeSddmkSB/P+RYUy44XqgovBfl5qYOdiHdrX9g0Os+F"
+                   "WWYu6ox+iVNVWN8tdZx3cm9uYTAUqmEX9P98h4rLRCRr4HRn41gmwTVriPjyCccTVUvWzjGu"
+                   "zz/R5nBl30P4nQ==",
+             "d": "XmYmmtV6qUGDt/rEeaASHvJfaQxM2zVRPyy7mrKKtzpPKueRasQ5NVbq6uadMXam/LzfZS4h"
+                   "3MLWI/baEW1mtp+9iX/jSNvyR1/cLhcMn8aQl7SrYIQj3Z3zvlGW9czPFBMLI+MC0XS7ooKk"
+                   "9S4up6NugZEy8IqLbnziWKYxaC+8cBwrRN5a3w=="},
+        hint='Write log p(x) = ELBO + KL(q(z|x) || p(z|x)) and place L_1 and L_1000 on that '
+             'line.'),
 }
 register_questions(QUESTIONS)

@@ -186,33 +186,35 @@ def check_auroc(fn: Callable[[torch.Tensor, torch.Tensor], Any], *, verbose: boo
 
 QUESTIONS: dict[str, Question] = {
     "kl_blind_spot": Question(
-        prompt="An input is nothing like a digit, yet its KL(q(z|x) || p(z)) is as small as "
-               "a typical test digit's, while its negative ELBO is far above theirs. How "
-               "can the KL score miss it when the reconstruction term catches it?",
-        options={"a": "The KL only looks at the code the encoder chose: the encoder has to "
-                      "send every input somewhere, and it can send an unfamiliar one to an "
-                      "ordinary-looking code. Only the decoder's reconstruction checks that "
-                      "this code actually explains the input's pixels.",
-                 "b": "The KL is always small for every input, because the training "
-                      "objective pushes it to zero.",
-                 "c": "The KL is computed by Monte Carlo, so it is too noisy to separate the "
-                      "sets; the reconstruction term is exact.",
-                 "d": "The KL is measured in bits and the reconstruction in nats, so they "
-                      "cannot be compared."},
-        answer="a",
-        why={"a": "KL(q(z|x) || p(z)) is a function of the encoder's output (mu, logvar) "
-                  "only. An amortised encoder was trained on digits; for anything else it "
-                  "still returns some (mu, logvar), often an unremarkable one. Whether that "
-                  "code reproduces x is measured by -log p(x|z), the term the KL lacks.",
-             "b": "The KL of the training digits is far from zero (the notebook's histogram "
-                  "shows its spread): it is the price of the information the code carries. "
-                  "Training balances it against reconstruction; it does not drive it to 0.",
-             "c": "With a Gaussian q(z|x) and prior the KL has a closed form (Kingma and "
-                  "Welling 2014, Appendix B): it is exact, not noisy. It is the "
-                  "reconstruction term that is estimated with samples of z.",
-             "d": "Both terms of the ELBO are in nats (natural logarithms); that is why "
-                  "they can be added."},
-        hint="What does the KL score depend on: the encoder's output, the decoder's, or "
-             "both? What would have to happen for an input's code to look ordinary?"),
+        prompt='An input is nothing like a digit, yet its KL(q(z|x) || p(z)) is as small as a'
+               " typical test digit's, while its negative ELBO is far above theirs. How can "
+               'the KL score miss it when the reconstruction term catches it?',
+        options={"a": 'The KL sees only the code the encoder chose; only the reconstruction '
+                      'checks that it explains the pixels.',
+                 "b": 'The KL is small for every input, because the training objective pushes'
+                      ' it towards zero for all images.',
+                 "c": 'The KL is estimated by Monte Carlo, so it is too noisy to separate the'
+                      ' sets; the reconstruction is exact.',
+                 "d": 'The KL is measured in bits and the reconstruction in nats, so the two '
+                      'cannot be compared or added.'},
+        answer_digest="d9823fdf381279f49bbe5f7d",
+        why={"a": "2T1XdB46YRs3ldeUnjqHHcBxqHU+qrnL+ASWn1SljwYHpAR4Q/HqvmO3vcZkYN/3Wj6jIT9Q"
+                   "DKPQw5O4lvfLzO28ja0OwBHIQIDWEsQlhRYoWLc+eDPdoU4L2qca+JR0z+vKvq5FJSxZOZqe"
+                   "swFbVwBVQs9nVGtzV3tNs5t0VT6L//uK8IENdH+yy2pKPXEsGWV5BvXGKjr81n8Yg4UnwWp2"
+                   "b4PF6z2dhrFLTEhxODE13MnkvGx2Hz94rccZZe9xMsgPf9GYvHq6YeT9fQhsWtyPKwGxOhyW"
+                   "Vy17fqADFxP5CZFDxZTLSFdp3biC5HugfUqYCoQEcCxGuuLv09muCoy/+/6LkQKh74LBjlIr"
+                   "p7FCrc8s5aVg1+Z3",
+             "b": "bMbNegCwsmOapHwpqP7k88y0/Pv/ms0uOtdaKViSvYfp41Iudi00EgcCy/Y3CI1AZotTk9mn"
+                   "EKcPwg8js23Y8JkPvArkMEMG11ETxdB2HtRitSRw03wVgn7Y/5pxTOz7f0szHQwFNXgtowU+"
+                   "pTRoSt+34QT9M8p32pXFeVmM/I/id0J8Y5SrT630kOhmgkvJqs/RVsRPNBk1ddJdomkT8Q3W"
+                   "4URsl9FIVt87cCvtG7ab8GvyvMfslmvo/zor8jgBAIo3Ng1Z5N97YXf4KgGro+pf+z6OA7bJ",
+             "c": "jMHtqeou0Sqba88+M0lui/pQYjf0zI0eW1YtsjNeo+QRBnxIOUr8ypEW2nvVafaSOhTuI/z6"
+                   "BOf8+OIP9PYTudgRcdiTou+fjwsh2JEAsyVnTUMOq2ouFd1X2RvxQri1zLeHdnyI3th6dqMI"
+                   "4CfMV///WvKdqIhdTl4mqtPGnQrWsTmLCzKVNiTf8qvmK0oglHorjoRSoF3RtCoVzUFEkyOC"
+                   "37JyfMpL72JT6rHQ9Je5uy4YW0YP3W6eCw==",
+             "d": "JYkxOE6nC9Hw2KrNGlG17fb6VOOqZFTTXf7lr/Y0+FqYT3nbVCp+T0OhhB1fLxrBEoJ05el2"
+                   "JpA+QUpi9BBzV5qhZdch0KcatCBUdlvnC1cbdh51u2BQ"},
+        hint="What does the KL score depend on: the encoder's output, the decoder's, or both?"
+             " What would have to happen for an input's code to look ordinary?"),
 }
 register_questions(QUESTIONS)

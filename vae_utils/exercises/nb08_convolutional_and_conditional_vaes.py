@@ -255,31 +255,34 @@ def check_decoder_input(fn: Callable[[torch.Tensor, torch.Tensor, int], torch.Te
 
 QUESTIONS: dict[str, Question] = {
     "cvae_codes": Question(
-        prompt="In the conditional VAE with a 2-D latent space, the test codes of different "
-               "digit classes are mixed together, far more than in the plain VAE's 2-D latent "
-               "space. Why?",
-        options={"a": "The decoder is told the class, so the code need not carry it; every "
-                      "nat in the code costs KL, so the code keeps only what the label does "
-                      "not say (the style: slant, thickness, width), which all classes share.",
-                 "b": "The conditional VAE is undertrained: with more steps its codes would "
-                      "separate by class too.",
-                 "c": "Two dimensions are too few to separate ten classes.",
-                 "d": "The encoder ignores its input image and encodes only the label."},
-        answer="a",
-        why={"a": "The label makes the class information free for the decoder, and the KL "
-                  "term charges for every nat the code carries, so the code drops the class "
-                  "and keeps the style. That is why decoding one code with ten labels "
-                  "writes ten digits in one style.",
-             "b": "Training longer lowers the loss; it does not give the code a reason to "
-                  "repeat what the decoder already gets from the label (the KL term charges "
-                  "for it).",
-             "c": "Two dimensions can carry the class: the plain VAE's 2-D codes in the same "
-                  "figure hold far more class information (the k-NN classifier reads the "
-                  "label from them much more often).",
-             "d": "If the encoder ignored the image, decoding a test digit's code with its "
-                  "own label would not reproduce its style; the style transfer figure shows "
-                  "that it does."},
-        hint="What does the decoder get besides z? If it already knows the class, what does "
-             "it cost the model to store the class in z as well?"),
+        prompt='In the conditional VAE with a 2-D latent space, the test codes of different '
+               "digit classes are mixed together, far more than in the plain VAE's 2-D latent"
+               ' space. Why?',
+        options={"a": 'The decoder is told the class and each nat in z costs KL, so z keeps '
+                      'only the style all classes share.',
+                 "b": 'The conditional VAE is undertrained: with more steps its codes would '
+                      'separate by class as well.',
+                 "c": 'Two dimensions are too few to separate ten classes, so any 2-D latent '
+                      'space mixes them up.',
+                 "d": 'The encoder ignores its input image, so every code is a random draw '
+                      'from the prior whatever the digit.'},
+        answer_digest="0f91b8b1de212bcba9ac5828",
+        why={"a": "lTLaH976gKoTL0kkUH25TGwezRGtUThboymOQF0JUGb0gz2Yj+vCRtdrQq46Xj2x4kncvPS4"
+                   "W4j9RklB/E50Wv+vIVy3oa495LA/RnQsYCfIyIcgUzF8I99kr5HZxO7mOPRepaPfJq86Nr25"
+                   "4IN0GrSLHx+G2X9ze/1hUHNW60yLaI0n1qkklJ4D8tsMj1KbwiMo4mYCdbmwOnF+xqTvgbu9"
+                   "5uMpfc05aU1J4nPOfVfdmnBz0meoJqISHQktkyEk0LlrUsPpddU7sDgyuMqmgc8ua1uLmj8D"
+                   "5MIlWF3bjY2Vxma/OXNYolrOKOSuyo4GdX0=",
+             "b": "z/+/OXeDJc8vbONRegxyo+4RJAhFTxanavljeOfpbLms/plRfk/Df2tQ+3xMOaPoEsKvOhIs"
+                   "xYvier/QQbORFnn2P6U1ANyDOCh16TYRG0Fq4TAUpKmat9kgUNNkASfG1f1hF1vaBp7Aoigw"
+                   "BKgebrtbGwxWCn289Apel3DgmdvGIXo/mUjJIsPs8YipBF/zCU2PxgqP2RY=",
+             "c": "zutHtFK3PoS/5ga/yAHZsyV318xesUDgGMnPCGtVSyDXGxxbHiyQ8/8UB7G/1lDrqGLrwMMh"
+                   "ZyghkG+ZrubLjXwDHAUCYZUnbTy9t04dFTUab+7JEW0O0fZuatrob+Bbb5CF5JCvyb501PVC"
+                   "4Z7qVWYcWgUuWqm/87HB56ZQRqR1WH3or7/HAxyxRthDtChfDhl4Es32xK4lfYZ8jGZBUnJp"
+                   "5elRk6YrY8D3g2KQs7ic",
+             "d": "c0WTtaPexTVanfS5xtTRS4axbHccOfuPySn+aE234AUyFkX2IS6hTZ43NScL63aqIDIW2/gX"
+                   "Ga/r4/J8pWUSDzei5xVPolAVsICIOWzJhE7RmhW4RPvL9s/Sgr6nbsbLKBW3zfwGPinpY1Rk"
+                   "n3n6WsiWY1X+/YmAvjmIFjbgZUmo2HZAHOuOJl3a8g4wrAfvxv/EDWWuQSeJ293PINo="},
+        hint='What does the decoder get besides z? If it already knows the class, what does '
+             'it cost the model to store the class in z as well?'),
 }
 register_questions(QUESTIONS)
