@@ -19,7 +19,8 @@ from torch.distributions import Independent, Normal, kl_divergence
 
 from vae_utils.exercises import (QUESTIONS, CheckResult, check_answer, check_bce_recon,
                                  check_beta_experiment, check_elbo_loss, check_encoder_heads,
-                                 check_kl, check_latent_grid, check_reparameterize, check_slerp,
+                                 check_kl, check_kl_gaussians, check_latent_grid,
+                                 check_reparameterize, check_slerp,
                                  question_markdown)
 from vae_utils.exercises.checking import unseal
 import vae_utils as vu
@@ -652,3 +653,39 @@ def test_the_notebooks_show_the_packages_options():
 def test_unknown_question_is_a_clear_error():
     with pytest.raises(KeyError, match="the questions are"):
         check_answer("no_such_question", "a")
+
+
+# ------------------------------------------------------- 03: KL between two Gaussians
+
+
+def _kl_two(mu_q, lv_q, mu_p, lv_p):
+    return 0.5 * (lv_p - lv_q + (lv_q.exp() + (mu_q - mu_p) ** 2) / lv_p.exp() - 1).sum(1)
+
+
+def test_kl_gaussians_right_answer_passes_on_fresh_cases():
+    for seed in (None, None, 3):  # fresh random cases at every call, or seeded ones
+        assert check_kl_gaussians(_kl_two, verbose=False, seed=seed).passed
+
+
+@pytest.mark.parametrize("fn, key, words", [
+    (lambda a, b, c, d: _kl_two(c, d, a, b), "swapped", ["KL(p || q)"]),
+    (lambda a, b, c, d: 2 * _kl_two(a, b, c, d), "missing_half", ["1/2"]),
+    (lambda a, b, c, d: _kl_two(a, b, c, d) / a.shape[1], "mean_reduction", ["SUM"]),
+    (lambda a, b, c, d: _kl_two(a, b, c, d).mean(), "batch_mean", ["shape (B,)"]),
+    (lambda a, b, c, d: _kl_two(a, b, c, d) + 0.5 * a.shape[1], "missing_one", ["itself"]),
+    (lambda a, b, c, d: 0.5 * (d - b + b.exp() / d.exp() + (a - c) ** 2 - 1).sum(1),
+     "mean_not_scaled", ["p's variance"]),
+    (lambda a, b, c, d: 0.5 * (b - d + b.exp() / d.exp() + (a - c) ** 2 / d.exp() - 1).sum(1),
+     "log_ratio_sign", ["wrong sign"]),
+])
+def test_kl_gaussians_wrong_answers_get_the_matching_hint(fn, key, words):
+    _fails_with(check_kl_gaussians(fn, verbose=False, seed=0), key, *words)
+
+
+def test_kl_gaussians_refuses_torch_distributions():
+    from torch.distributions import Normal as N, kl_divergence as kl
+
+    def wrapped(a, b, c, d):
+        return kl(N(a, (0.5 * b).exp()), N(c, (0.5 * d).exp())).sum(1)
+
+    _fails_with(check_kl_gaussians(wrapped, verbose=False), "library", "write it yourself")

@@ -26,7 +26,8 @@ Checkers, by the notebook that uses them:
   :func:`check_encoder_heads`: the encoder's linear ``mu`` and ``logvar`` heads;
   :func:`check_beta_experiment`: it measures the trained models itself: the KL falls and
   reconstruction rises as ``beta`` grows.
-* 03: :func:`check_kl`: the closed-form KL to ``N(0, I)``;
+* 03: :func:`check_kl_gaussians`: the KL between two diagonal Gaussians, against
+  ``torch.distributions``; :func:`check_kl`: the closed-form KL to ``N(0, I)``;
   :func:`check_elbo_loss`: the negative ELBO with the right reductions.
 * 04: :func:`check_latent_grid`: inverse-CDF coordinates of a latent grid.
 * 05: :func:`check_slerp`: spherical interpolation between two codes.
@@ -47,7 +48,7 @@ from .checking import (QUESTIONS, AnswerError, Case, CheckResult, Mistake, Quest
 from .nb01_autoencoder import check_bce_recon
 from .nb02_variational_autoencoder import (check_beta_experiment, check_encoder_heads,
                                            check_reparameterize)
-from .nb03_kl_divergence_and_elbo import check_elbo_loss, check_kl
+from .nb03_kl_divergence_and_elbo import check_elbo_loss, check_kl, check_kl_gaussians
 from .nb04_latent_grid_sampling import check_latent_grid
 from .nb05_interpolation_gif import check_slerp
 from .nb06_evaluating_a_vae import check_best_elbo, check_iwae_bound
@@ -72,6 +73,7 @@ __all__ = [
     "check_encoder_heads",
     "check_iwae_bound",
     "check_kl",
+    "check_kl_gaussians",
     "check_latent_grid",
     "check_reparameterize",
     "check_slerp",

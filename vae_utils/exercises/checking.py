@@ -225,6 +225,14 @@ def _body(fn: Any) -> str | None:
     return "\n".join(ast.dump(stmt) for stmt in body) or None
 
 
+def _cell_filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:  # an empty closure cell
+        return False
+    return True
+
+
 def library_copy(fn: Any, library: Sequence[Callable]) -> str | None:
     """Why ``fn`` is not the learner's own work, or ``None`` if it is.
 
@@ -247,6 +255,13 @@ def library_copy(fn: Any, library: Sequence[Callable]) -> str | None:
             names.update(c.co_names)
             todo.extend(k for k in c.co_consts if isinstance(k, CodeType))
         called = sorted(names & {f.__name__ for f in lib})
+        # ... also under another name: a global or a closure variable bound to one of them
+        scope = dict(getattr(target, "__globals__", {}))
+        for name, cell in zip(code.co_freevars, target.__closure__ or ()):
+            if _cell_filled(cell):
+                scope[name] = cell.cell_contents
+        called += [f.__name__ for name, value in scope.items()
+                   if name in names | set(code.co_freevars) for f in lib if value is f]
         if called:
             return f"your function calls the library's {called[0]}"
         mine = _body(target)

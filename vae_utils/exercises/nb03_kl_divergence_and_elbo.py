@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -97,6 +98,108 @@ def check_kl(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], *,
                                   "sum over.",
                      library=(kl_to_standard_normal,),
                      verbose=verbose, source="vae_utils.losses.kl_to_standard_normal")
+
+# ----------------------------------------------------- 03: KL between two Gaussians
+
+
+def _kl_gaussians_reference(mu_q, logvar_q, mu_p, logvar_p):
+    """``torch.distributions``' KL of two diagonal Gaussians, summed over dimensions:
+    an independent reference (not the course's code)."""
+    q = torch.distributions.Independent(torch.distributions.Normal(mu_q, (0.5 * logvar_q).exp()), 1)
+    p = torch.distributions.Independent(torch.distributions.Normal(mu_p, (0.5 * logvar_p).exp()), 1)
+    return torch.distributions.kl_divergence(q, p)
+
+
+def _kl_gaussians_cases(seed: int | None) -> list[Case]:
+    g = torch.Generator().manual_seed(seed if seed is not None else int(torch.randint(2**31, ())))
+    f64 = torch.float64
+
+    def rand(*shape, scale=1.0):
+        return scale * torch.randn(*shape, generator=g, dtype=f64)
+
+    mu, lv = rand(3, 4), rand(3, 4)
+    ln4 = math.log(4.0)
+    return [
+        Case("q = p: the KL is 0", (mu, lv, mu.clone(), lv.clone()), rtol=1e-6, atol=1e-9),
+        Case("p = N(0, I): the closed form of the notebook",
+             (rand(4, 3), rand(4, 3), torch.zeros(4, 3, dtype=f64), torch.zeros(4, 3, dtype=f64)),
+             rtol=1e-6, atol=1e-9),
+        Case("same means, variances 4 times apart, both ways round (one dimension)",
+             (torch.zeros(2, 1, dtype=f64), torch.tensor([[0.0], [ln4]], dtype=f64),
+              torch.zeros(2, 1, dtype=f64), torch.tensor([[ln4], [0.0]], dtype=f64)),
+             rtol=1e-6, atol=1e-9),
+        Case("fresh random q and p, B=5, D=3 (drawn at every call)",
+             (rand(5, 3), rand(5, 3), rand(5, 3), rand(5, 3)), rtol=1e-6, atol=1e-9),
+        Case("fresh random q and p, the course's size: B=8, D=20",
+             (rand(8, 20, scale=2.0), rand(8, 20), rand(8, 20), rand(8, 20, scale=0.5)),
+             rtol=1e-6, atol=1e-9),
+    ]
+
+
+def _kl_terms(mu_q, lv_q, mu_p, lv_p):
+    return lv_p - lv_q, lv_q.exp() / lv_p.exp(), (mu_q - mu_p).pow(2) / lv_p.exp()
+
+
+_KL_GAUSSIANS_MISTAKES = [
+    Mistake("swapped", "you computed KL(p || q): the divergence is not symmetric. The "
+            "expectation is under q, the first distribution.",
+            wrong=lambda mq, lq, mp, lp: _kl_gaussians_reference(mp, lp, mq, lq)),
+    Mistake("missing_half", "your values are twice the reference: a factor 1/2 is missing.",
+            wrong=lambda mq, lq, mp, lp: 2 * _kl_gaussians_reference(mq, lq, mp, lp)),
+    Mistake("mean_reduction", "your values are the reference divided by D: the KL of "
+            "independent dimensions is their SUM, not their mean.",
+            wrong=lambda mq, lq, mp, lp: _kl_gaussians_reference(mq, lq, mp, lp) / mq.shape[1]),
+    Mistake("batch_mean", "return one KL per example, shape (B,): reduce over the latent "
+            "dimensions only.",
+            wrong=lambda mq, lq, mp, lp: _kl_gaussians_reference(mq, lq, mp, lp).mean()),
+    Mistake("missing_one", "a constant term is missing: with your formula the KL of a "
+            "distribution to itself is not 0. Try q = p by hand.",
+            wrong=lambda mq, lq, mp, lp: 0.5 * sum(_kl_terms(mq, lq, mp, lp)).sum(1)),
+    Mistake("mean_not_scaled", "the squared difference of the means must be measured in "
+            "units of p's variance: yours is not divided by it.",
+            wrong=lambda mq, lq, mp, lp: 0.5 * (lp - lq + lq.exp() / lp.exp()
+                                                + (mq - mp).pow(2) - 1).sum(1)),
+    Mistake("std_not_variance", "you used a ratio of standard deviations where the formula "
+            "has a ratio of variances (or half the log-variances): logvar is log sigma^2.",
+            wrong=lambda mq, lq, mp, lp: 0.5 * (0.5 * (lp - lq) + (0.5 * (lq - lp)).exp()
+                                                + (mq - mp).pow(2) / lp.exp() - 1).sum(1)),
+    Mistake("log_ratio_sign", "the log of the variance ratio has the wrong sign: for q = "
+            "N(0, 1) and p = N(0, 4) the KL must be positive.",
+            wrong=lambda mq, lq, mp, lp: 0.5 * (lq - lp + lq.exp() / lp.exp()
+                                                + (mq - mp).pow(2) / lp.exp() - 1).sum(1)),
+]
+
+
+def check_kl_gaussians(fn: Callable[..., torch.Tensor], *, verbose: bool = True,
+                       seed: int | None = None) -> CheckResult:
+    """Check ``fn(mu_q, logvar_q, mu_p, logvar_p) -> (B,)``: the KL between two diagonal
+    Gaussians, ``KL(N(mu_q, diag e^logvar_q) || N(mu_p, diag e^logvar_p))``, in nats.
+
+    ``1/2 sum_j [logvar_p - logvar_q + (e^logvar_q + (mu_q - mu_p)^2) / e^logvar_p - 1]``
+    (the KL of two Gaussians, e.g. Kingma and Welling 2014, Appendix B, with a general
+    prior). The reference is ``torch.distributions.kl_divergence`` of two ``Independent``
+    ``Normal`` distributions, not the course's code, on fixed cases (``q = p``, ``p =
+    N(0, I)``, a variance ratio of 4) and on fresh random cases drawn at every call.
+    Passing ``torch.distributions.kl_divergence`` or a function that calls it is refused.
+
+    Args:
+        fn: four float64 ``(B, D)`` tensors -> float ``(B,)`` in nats.
+        verbose: print the verdict.
+        seed: draw the random cases from this seed (tests); ``None`` draws fresh ones.
+
+    Returns:
+        :class:`CheckResult`; recognised mistakes: ``library``, ``swapped``,
+        ``missing_half``, ``mean_reduction``, ``batch_mean``, ``missing_one``,
+        ``mean_not_scaled``, ``std_not_variance``, ``log_ratio_sign``.
+    """
+    return run_check("check_kl_gaussians", fn, _kl_gaussians_cases(seed),
+                     _kl_gaussians_reference, mistakes=_KL_GAUSSIANS_MISTAKES,
+                     generic_hint="write the KL of ONE dimension first (the expectation under q "
+                                  "of log q - log p), check it on q = p and on p = N(0, 1), "
+                                  "then add up the dimensions.",
+                     library=(torch.distributions.kl_divergence, kl_to_standard_normal),
+                     verbose=verbose, source="torch.distributions.kl_divergence")
+
 
 
 # ---------------------------------------------------------------------- 03: ELBO loss
