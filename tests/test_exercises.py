@@ -689,3 +689,18 @@ def test_kl_gaussians_refuses_torch_distributions():
         return kl(N(a, (0.5 * b).exp()), N(c, (0.5 * d).exp())).sum(1)
 
     _fails_with(check_kl_gaussians(wrapped, verbose=False), "library", "write it yourself")
+
+
+def test_every_notebook_has_one_open_question_with_a_rubric_and_a_model_answer():
+    instructors = (ROOT / "INSTRUCTORS.md").read_text()
+    lessons = sorted((ROOT / "notebooks").glob("0*.ipynb"))
+    assert len(lessons) == 8
+    for path in lessons:
+        cells = json.loads(path.read_text())["cells"]
+        titles = [re.match(r"### Exercise \d+ · (.+) \(open question\)", "".join(c["source"]))
+                  for c in cells if c["cell_type"] == "markdown"]
+        titles = [t.group(1) for t in titles if t]
+        assert len(titles) == 1, (path.name, titles)
+        assert f"**{path.name[:2]} · {titles[0]}** Rubric:" in instructors
+        solved = (ROOT / "notebooks" / "solutions" / f"{path.stem}_solutions.ipynb").read_text()
+        assert f"{titles[0]} (open question)" in solved and "**Model answer.**" in solved
