@@ -62,13 +62,22 @@ _BCE_MISTAKES = [
 ]
 
 
+def _bce_reference(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``-log p(x|z)`` per image from ``torch.distributions`` (grey targets allowed: the
+    same formula, no support check)."""
+    bernoulli = torch.distributions.Bernoulli(logits=logits, validate_args=False)
+    return -bernoulli.log_prob(x).flatten(1).sum(1)  # (B, 1, 28, 28) -> (B,)
+
+
 def check_bce_recon(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], *,
                     verbose: bool = True) -> CheckResult:
     """Check ``fn(logits, x) -> (B,)``: the Bernoulli reconstruction term per image.
 
     The expected answer is ``-log p(x|z) = sum_i BCE(sigmoid(logits_i), x_i)`` summed over
-    the 784 pixels of each image, in nats (:func:`vae_utils.losses.bernoulli_nll`;
-    Kingma and Welling 2014, Appendix C.1). Cases: binary and grey targets, ``B = 1``,
+    the 784 pixels of each image, in nats (Kingma and Welling 2014, Appendix C.1). The
+    reference is ``torch.distributions.Bernoulli(logits=logits).log_prob(x)`` summed per
+    image, independent of the course's :func:`vae_utils.losses.bernoulli_nll`, which (like
+    a function that calls it or copies it) is refused. Cases: binary and grey targets, ``B = 1``,
     all-zero logits (exactly ``784 log 2``) and logits of +-60 (must stay finite).
 
     Args:
@@ -81,13 +90,13 @@ def check_bce_recon(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], *,
         ``mean_over_pixels``, ``wrong_sign``, ``sigmoid_twice``, ``squared_error``,
         ``unstable``.
     """
-    return run_check("check_bce_recon", fn, _bce_cases(), bernoulli_nll, mistakes=_BCE_MISTAKES,
+    return run_check("check_bce_recon", fn, _bce_cases(), _bce_reference, mistakes=_BCE_MISTAKES,
                      generic_hint="compare your numbers with the failing case above: one number per "
                                   "image, in nats, computed from the logits (not from "
                                   "probabilities); check which dimensions you reduce and "
                                   "whether your formula stays finite for large logits.",
-                     library=(bernoulli_nll,),
-                     verbose=verbose, source="vae_utils.losses.bernoulli_nll")
+                     library=(bernoulli_nll, torch.distributions.Bernoulli),
+                     verbose=verbose, source="torch.distributions.Bernoulli(logits=...).log_prob")
 
 
 QUESTIONS: dict[str, Question] = {

@@ -15,7 +15,16 @@ from .checking import (Case, CheckResult, Mistake, Question, _clone, _not_finite
 
 
 def _slerp_ref(z0, z1, t):
-    return _slerp(z0, z1, t)[0]
+    """Shoemake's formula written out in float64, independently of ``vae_utils.latent.slerp``
+    (lerp where the codes are parallel to 1e-6), back in the codes' dtype."""
+    a, b, t = z0.double(), z1.double(), float(t)
+    cos = torch.clamp(torch.dot(a, b) / (a.norm() * b.norm()), -1.0, 1.0)
+    omega = torch.arccos(cos)
+    if torch.sin(omega) < 1e-6:
+        out = (1 - t) * a + t * b
+    else:
+        out = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+    return out.to(z0.dtype)
 
 
 def _slerp_cases() -> list[Case]:
@@ -77,7 +86,8 @@ def check_slerp(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor],
     ``slerp = sin((1 - t) W) / sin W * z0 + sin(t W) / sin W * z1`` with
     ``cos W = z0 . z1 / (|z0| |z1|)`` (Shoemake 1985; White 2016, "Sampling Generative
     Networks", Section 2.1), and linear interpolation when ``z0``, ``z1`` are (nearly)
-    parallel. Reference ``vae_utils.latent.slerp``.
+    parallel. Reference: the formula written out in float64 in this module, independent of
+    ``vae_utils.latent.slerp``, which (like a function that calls it or copies it) is refused.
 
     Args:
         fn: ``z0``, ``z1`` float ``(D,)``, ``t`` a float in [0, 1] -> float ``(D,)``
@@ -96,7 +106,7 @@ def check_slerp(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor],
                                   "exercise; check which weight goes with which code, and "
                                   "the fallback for (nearly) parallel codes.",
                      library=(_slerp,),
-                     verbose=verbose, source="vae_utils.latent.slerp")
+                     verbose=verbose, source="Shoemake's formula, written out in float64")
 
 
 QUESTIONS: dict[str, Question] = {
