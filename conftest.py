@@ -7,12 +7,19 @@ Set before any notebook kernel starts (kernels inherit the environment):
 * ``VAE_OFFLINE=1``: nbval runs every notebook on the offline 5,000 digits; the
   full-size pass (``tests/test_notebooks_full_size.py``) runs them again on a
   60,000 / 10,000 MNIST-format folder;
-* ``VAE_PROGRESS=0``: no progress bars in the outputs.
+* ``VAE_PROGRESS=0``: no progress bars in the outputs;
+* ``NBGRADER_EXECUTION=autograde`` while nbval runs a solved notebook
+  (``notebooks/solutions/``), and unset otherwise: its check cells then raise on a wrong
+  answer, as under nbgrader's autograder (``vae_utils.course.kernel_env`` does the same
+  for the course command).
 """
 
 import os
 import shutil
 import tempfile
+from pathlib import Path
+
+import pytest
 
 _made: list[str] = []
 
@@ -25,6 +32,16 @@ def pytest_configure(config):
     os.environ["VAE_OFFLINE"] = "1"
     os.environ.setdefault("VAE_PROGRESS", "0")
     os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    # Runs before the item's notebook (its nbval collector) starts a kernel, which
+    # inherits os.environ; the unit tests run with the variable unset.
+    if Path(str(item.fspath)).parent.name == "solutions":
+        os.environ["NBGRADER_EXECUTION"] = "autograde"
+    else:
+        os.environ.pop("NBGRADER_EXECUTION", None)
 
 
 def pytest_unconfigure(config):

@@ -134,3 +134,50 @@ def test_no_recognised_mistake_hint_spells_out_the_solution():
     assert len(hints) > 30
     for hint in hints:
         assert not any(code in hint for code in SOLUTION_CODE), hint
+
+
+# ------------------------------------------------- graded by nbgrader: a check cell fails
+
+
+def test_under_nbgrader_a_wrong_or_missing_answer_raises_and_a_right_one_does_not(monkeypatch,
+                                                                                   capsys):
+    from vae_utils.exercises import check_answer, check_kl_gaussians
+
+    def right(mu_q, lv_q, mu_p, lv_p):
+        return 0.5 * (lv_p - lv_q + (lv_q.exp() + (mu_q - mu_p) ** 2) / lv_p.exp() - 1).sum(1)
+
+    def stub(mu_q, lv_q, mu_p, lv_p):
+        """The generated stub: a body of only '# YOUR CODE HERE' returns None."""
+
+    assert not checking.grading()
+    assert check_kl_gaussians(lambda *a: 2 * right(*a), verbose=False).status == "failed"
+    for mode in ("autograde", "validate"):  # the two values nbgrader sets
+        monkeypatch.setenv("NBGRADER_EXECUTION", mode)
+        assert checking.grading()
+        assert check_kl_gaussians(right).passed
+        with pytest.raises(checking.CheckFailed, match=r"(?s)\[failed\] check_kl_gaussians.*1/2"):
+            check_kl_gaussians(lambda *a: 2 * right(*a))
+        with pytest.raises(checking.CheckFailed, match="not attempted yet"):
+            check_kl_gaussians(stub)
+        with pytest.raises(checking.CheckFailed, match="no answer yet"):
+            check_answer("reduction", None)
+        assert isinstance(checking.CheckFailed("x"), AssertionError)
+    assert "[failed]" in capsys.readouterr().out  # the verdict is printed before the raise
+
+
+def test_a_stub_body_reads_not_attempted():
+    def my_slerp(z0, z1, t):
+        """Spherical interpolation."""
+        # YOUR CODE HERE
+
+    result = check_slerp(my_slerp, verbose=False)
+    assert result.status == "not attempted" and "# YOUR CODE HERE" in result.message
+
+
+def test_the_course_runs_solved_notebooks_as_the_autograder_does(monkeypatch, tmp_path):
+    from vae_utils.course import kernel_env
+
+    monkeypatch.setenv("NBGRADER_EXECUTION", "validate")
+    assert kernel_env(tmp_path / "notebooks" / "solutions" / "x_solutions.ipynb")[
+        "NBGRADER_EXECUTION"] == "autograde"
+    assert "NBGRADER_EXECUTION" not in kernel_env(tmp_path / "notebooks" / "x.ipynb")

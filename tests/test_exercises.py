@@ -593,11 +593,12 @@ def _answer_key() -> dict[str, str]:
     package itself holds only their salted digests."""
     key = {}
     for path in sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb")):
-        for cell in json.loads(path.read_text())["cells"]:
-            found = re.search(r'answer = "(\w)"\s*\nassert check_answer\("(\w+)", answer\)',
-                              "".join(cell["source"]))
-            if found:
-                key[found.group(2)] = found.group(1)
+        cells = ["".join(cell["source"]) for cell in json.loads(path.read_text())["cells"]]
+        for answer_cell, check_cell in zip(cells, cells[1:]):  # the answer, then its check
+            letter = re.search(r'### BEGIN SOLUTION\nanswer = "(\w)"', answer_cell)
+            question = re.search(r'^check_answer\("(\w+)", answer\)$', check_cell, re.M)
+            if letter and question:
+                key[question.group(1)] = letter.group(1)
     return key
 
 

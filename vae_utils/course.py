@@ -48,7 +48,7 @@ def execute_notebook(path: Path, *, timeout: int = 900):
     """Execute one notebook in a fresh kernel, from its own folder, and return it.
 
     The kernel inherits this process's environment (``VAE_DATA_DIR``,
-    ``VAE_FIGURES_DIR``, ...). Its own log lines on stderr (such as ipykernel's
+    ``VAE_FIGURES_DIR``, ...; see :func:`kernel_env` for the solved notebooks). Its own log lines on stderr (such as ipykernel's
     warning about unencrypted local TCP) are discarded; errors in cells still come
     back as exceptions.
 
@@ -72,8 +72,22 @@ def execute_notebook(path: Path, *, timeout: int = 900):
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
-    client.execute(stderr=subprocess.DEVNULL)
+    client.execute(stderr=subprocess.DEVNULL, env=kernel_env(path))
     return nb, time.perf_counter() - start
+
+
+def kernel_env(path: Path | str) -> dict[str, str]:
+    """The environment of the kernel that runs ``path``: this process's, and for a solved
+    notebook (``notebooks/solutions/``) also ``NBGRADER_EXECUTION=autograde``, the setting
+    under which nbgrader's autograder runs it. Every check cell then raises when its answer
+    does not pass (:func:`vae_utils.exercises.checking.grading`), so running the solved
+    notebooks proves that each checker accepts its solution."""
+    env = dict(os.environ)
+    if Path(path).parent.name == "solutions":
+        env["NBGRADER_EXECUTION"] = "autograde"
+    else:
+        env.pop("NBGRADER_EXECUTION", None)
+    return env
 
 
 def _check_notebook(path: Path | str, timeout: int) -> Path:

@@ -1,23 +1,31 @@
 """Exercise checkers: the learner writes a function, one call says whether it is right.
 
 Every coding exercise of the course ends with one call such as ``check_kl(my_kl)``. The
-checker runs the learner's function on several cases (edge cases included), compares
-each answer with the library's own reference (``torch.testing.assert_close``), and
-prints a verdict:
+checker runs the learner's function on several cases (edge cases, and fresh random cases
+for most checkers), compares each answer with an independent reference
+(``torch.distributions``, a float64 formula, a property; ``torch.testing.assert_close``),
+and prints a verdict:
 
 * ``passed``: every case matched;
 * ``failed``: the first case that did not match, with the expected and received values
   and a hint. The hint is chosen by *recognising* the mistake: the checker computes the
   usual wrong answers (a missing 1/2, the wrong sign, a mean where a sum belongs, sigma
   where the log-variance belongs, ...) and says which one the learner's output equals;
-* ``not attempted``: the function still raises ``NotImplementedError`` (or returns
-  ``None``), so a notebook with untouched stubs runs top to bottom.
+* ``not attempted``: the function returns ``None`` (its body is still the stub
+  ``# YOUR CODE HERE``) or raises ``NotImplementedError``, so a notebook with untouched
+  stubs runs top to bottom.
 
 An exception raised by the learner's code is reported (``failed``, with the exception)
 and never propagates, so one broken exercise does not stop the notebook.
 
-Every checker returns a :class:`CheckResult` (truthy exactly when it passed), so a
-solutions notebook can write ``assert check_kl(my_kl).passed``.
+Every checker returns a :class:`CheckResult` (truthy exactly when it passed). While
+nbgrader grades a notebook (``NBGRADER_EXECUTION`` is set, see
+:func:`~vae_utils.exercises.checking.grading`) a checker whose answer did not pass raises
+:class:`~vae_utils.exercises.checking.CheckFailed` instead, so the autograder's test cell
+fails; the course runs its solved notebooks the same way.
+
+The exercises themselves are written once, solved, in ``notebooks/solutions/``; the
+lessons' exercise sections are generated from them (:mod:`vae_utils.exercises.generate`).
 
 Checkers, by the notebook that uses them:
 

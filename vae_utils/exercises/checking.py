@@ -14,6 +14,7 @@ import ast
 import base64
 import hashlib
 import inspect
+import os
 import signal
 import textwrap
 import threading
@@ -29,11 +30,13 @@ __all__ = [
     "QUESTIONS",
     "AnswerError",
     "Case",
+    "CheckFailed",
     "CheckResult",
     "Mistake",
     "Question",
     "answer_digest",
     "check_answer",
+    "grading",
     "question_markdown",
     "register_questions",
     "seal",
@@ -344,9 +347,28 @@ def _student_frame(err: BaseException) -> str:
     return f" (in {f.name}, line {f.lineno}: {(f.line or '').strip()})"
 
 
+class CheckFailed(AssertionError):
+    """Raised by a checker whose answer did not pass, while nbgrader grades the notebook."""
+
+
+def grading() -> bool:
+    """Whether the notebook is being graded: nbgrader sets ``NBGRADER_EXECUTION``
+    (``"autograde"`` or ``"validate"``) in the kernel's environment while it runs a
+    notebook (nbgrader FAQ, "Can I modify the notebook behavior during autograding or
+    validation?").
+    The course's own runs of the solved notebooks set it too (``vae_utils.course``,
+    ``conftest.py``), so they are checked exactly as the autograder checks them."""
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
 def _finish(result: CheckResult, verbose: bool) -> CheckResult:
+    """Print the verdict; while :func:`grading`, raise :class:`CheckFailed` unless it passed,
+    so the autograder's test cell fails (and scores 0) exactly when the answer is wrong or
+    missing. In a lesson nothing is raised: the notebook runs on with the verdict printed."""
     if verbose:
         print(result.message)
+    if grading() and not result.passed:
+        raise CheckFailed(result.message)
     return result
 
 
@@ -402,6 +424,24 @@ def _recognise(mistakes: Sequence[Mistake], received: Any, expected: Any, case: 
     return found[0] if found else None
 
 
+class _ReturnedNone(Exception):
+    """The learner's function returned ``None`` inside a checker's custom ``Case.call``."""
+
+
+def _none_guard(fn: Callable) -> Callable:
+    """``fn``, raising :class:`_ReturnedNone` when it returns ``None`` (an untouched stub),
+    so that a case with its own ``call`` (which would otherwise report the ``None`` as an
+    answer of the wrong form) reads "not attempted" like every other case."""
+    def guarded(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        if _is_stub_return(out):
+            raise _ReturnedNone
+        return out
+
+    guarded.__name__ = getattr(fn, "__name__", "guarded")
+    return guarded
+
+
 def _is_stub_return(value: Any) -> bool:
     return value is None or (isinstance(value, tuple) and len(value) > 0
                              and all(v is None for v in value))
@@ -444,11 +484,12 @@ def run_check(name: str, fn: Any, cases: Sequence[Case], reference: Callable[...
         return _failed(name, f"{copied}.", verbose, mistake="library",
                        hint="the exercise is to write it yourself; the library's version is "
                             "what the checker compares your answer with.")
+    guarded = _none_guard(fn) if inspect.isroutine(fn) else fn  # classes, modules: as they are
     for i, case in enumerate(cases, 1):
         where = f'case {i} of {len(cases)}, "{case.name}"'
         call = case.call or _default_call
         try:
-            received = _with_time_limit(_call_seeded, call, case.seed, fn, case)
+            received = _with_time_limit(_call_seeded, call, case.seed, guarded, case)
         except _TimeOut:
             return _failed(name, f"{where}: your function did not return within "
                                  f"{TIME_LIMIT_S:g} s.", verbose, case=case.name,
@@ -459,6 +500,8 @@ def run_check(name: str, fn: Any, cases: Sequence[Case], reference: Callable[...
         except NotImplementedError:
             return _not_attempted(name, f"{fn_name} still raises NotImplementedError.",
                                   verbose)
+        except _ReturnedNone:
+            received = None
         except AnswerError as err:
             return _failed(name, f"{where}: your answer has the wrong form.", verbose,
                            case=case.name, mistake=err.key,
@@ -470,8 +513,10 @@ def run_check(name: str, fn: Any, cases: Sequence[Case], reference: Callable[...
                            hint="read the error above; run your function on a small input "
                                 "(the case named above) and print the shapes on the way.")
         if _is_stub_return(received):
-            return _not_attempted(name, f"{fn_name} returned None (if you did write "
-                                  "it, check that it ends with a `return`).", verbose)
+            return _not_attempted(name, f"{fn_name} returned None (if you did write it, "
+                                  "check that it ends with a `return`).", verbose,
+                                  todo="Write your code where it says `# YOUR CODE HERE`, run "
+                                       "that cell, then run this check again.")
         try:
             expected = _expected(case, reference)
             received = _to_tensor_like(received, expected)

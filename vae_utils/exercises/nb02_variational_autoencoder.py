@@ -23,11 +23,41 @@ def _moments(z: Any, case: Case) -> tuple[torch.Tensor, torch.Tensor]:
     return z.mean(0), z.std(0)
 
 
-def _reparam_gradients(fn: Callable, case: Case) -> tuple[torch.Tensor, torch.Tensor]:
-    """Call ``fn`` on leaf tensors and return ``(dz/dmu, dz/dlogvar - (z - mu) / 2)``.
+def _standardised_moments(z: Any, case: Case) -> tuple[torch.Tensor, torch.Tensor]:
+    """``((mean - mu) / sigma, std / sigma)`` of the columns of many samples ``(N, D)``,
+    ``mu`` and ``sigma = exp(logvar / 2)`` read from the case's first row: ``(0, 1)`` for a
+    right answer, up to sampling noise of about ``1 / sqrt(N)``."""
+    mu, logvar = (a[0].double() for a in case.args)
+    sigma = torch.exp(0.5 * logvar)
+    z = z.double()
+    return (z.mean(0) - mu) / sigma, z.std(0) / sigma
 
-    For ``z = mu + exp(logvar / 2) * eps`` the first is all ones and the second all zeros,
-    whatever ``eps`` was drawn.
+
+def _reparam_reference(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """An independent reference, not the course's code: a reparameterised draw of
+    ``torch.distributions.Normal(mu, exp(logvar / 2))``. ``rsample`` draws its standard
+    normal noise as ``torch.randn_like(mu)`` does, so under the same seed both give the
+    same ``z``."""
+    normal = torch.distributions.Normal(mu, torch.exp(0.5 * logvar), validate_args=False)
+    return normal.rsample()
+
+
+def _exact_moments_reference(case: Case) -> torch.Tensor:
+    """Samples ``(N, D)`` whose column means and standard deviations are exactly ``mu``
+    and ``exp(logvar / 2)`` (standard normal noise, standardised per column): the target
+    of :func:`_standardised_moments` is then exactly ``(0, 1)``."""
+    mu, logvar = (a.double() for a in case.args)
+    eps = torch.randn(mu.shape, dtype=torch.float64)
+    eps = (eps - eps.mean(0)) / eps.std(0)
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+def _reparam_gradients(fn: Callable, case: Case) -> tuple[torch.Tensor, torch.Tensor]:
+    """Call ``fn`` on leaf tensors and return ``(dz/dmu, dz/dlogvar - (z - mu) / 2)``,
+    computed by autograd.
+
+    For ``z = mu + exp(logvar / 2) * eps`` the first is all ones and the second all zeros
+    (``dz/dlogvar = sigma * eps / 2``), whatever ``eps`` was drawn.
     """
     mu, logvar = (a.detach().clone().requires_grad_(True) for a in case.args)
     z = fn(mu, logvar)
@@ -48,24 +78,76 @@ def _reparam_gradients(fn: Callable, case: Case) -> tuple[torch.Tensor, torch.Te
     return g_mu.detach(), (g_logvar - 0.5 * (z - mu)).detach()
 
 
-def _reparam_cases() -> list[Case]:
+def _ones_zeros(case: Case) -> tuple[torch.Tensor, torch.Tensor]:
+    """What :func:`_reparam_gradients` returns for a right answer."""
+    mu = case.args[0]
+    return torch.ones_like(mu), torch.zeros_like(mu)
+
+
+def _reparam_fixed_cases() -> list[Case]:
+    """The fixed cases, the same at every call."""
     g = torch.Generator().manual_seed(2)
     mu = torch.randn(5, 3, generator=g)
     logvar = torch.randn(5, 3, generator=g)
     n = 20_000
     mu_big = torch.tensor([1.5, -2.0]).repeat(n, 1)
     logvar_big = torch.tensor([math.log(0.25), math.log(4.0)]).repeat(n, 1)  # sigma 0.5 and 2
-    ones_zeros = lambda c: (torch.ones(5, 3), torch.zeros(5, 3))  # noqa: E731
     return [
         Case("20,000 samples: mean mu = (1.5, -2), std exp(logvar / 2) = (0.5, 2)",
              (mu_big, logvar_big), transform=_moments, rtol=0.03, atol=0.05),
         Case("tiny variance (logvar = -30): z must equal mu", (mu, torch.full_like(mu, -30.0)),
              atol=1e-4),
         Case("gradients: dz/dmu = 1 and dz/dlogvar = (z - mu) / 2", (mu, logvar),
-             call=_reparam_gradients, reference=ones_zeros, atol=1e-5),
+             call=_reparam_gradients, reference=_ones_zeros, atol=1e-5),
         Case("same seed as the reference (eps = torch.randn_like(mu)): identical z, (5, 3)",
              (mu, logvar)),
     ]
+
+
+def _fresh_seed() -> int:
+    """A seed from the operating system, leaving torch's global random state alone."""
+    import secrets
+    return secrets.randbits(31)
+
+
+def _reparam_fresh_cases(seed: int | None) -> list[Case]:
+    """Cases drawn from ``seed`` (``None``: a fresh seed at every call): random sizes,
+    means and log-variances in [-6, 6], with one column of large variances (sigma >= 4.4)
+    and one of small ones (sigma <= 0.23) in each."""
+    g = torch.Generator().manual_seed(_fresh_seed() if seed is None else seed)
+
+    def integer(lo: int, hi: int) -> int:
+        return int(torch.randint(lo, hi + 1, (), generator=g))
+
+    def uniform(lo: float, hi: float, *shape: int, dtype=torch.float32) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(*shape, generator=g, dtype=dtype)
+
+    def gaussian(b: int, d: int, bound: float, dtype=torch.float32) -> tuple:
+        mu = 2.0 * torch.randn(b, d, generator=g, dtype=dtype)
+        logvar = uniform(-bound, bound, b, d, dtype=dtype)
+        logvar[:, 0] = uniform(3.0, bound, b, dtype=dtype)   # sigma >= exp(1.5) = 4.5
+        logvar[:, 1] = uniform(-bound, -3.0, b, dtype=dtype)  # sigma <= exp(-1.5) = 0.22
+        return mu, logvar
+
+    n, d = 20_000, integer(3, 6)
+    mu_row, logvar_row = gaussian(1, d, 6.0)
+    seeds = [integer(0, 2**31 - 1) for _ in range(3)]
+    return [
+        Case(f"fresh random mu and logvar in [-6, 6] (drawn at every call), 20,000 samples, "
+             f"D={d}: (mean - mu) / sigma = 0 and std / sigma = 1",
+             (mu_row.repeat(n, 1), logvar_row.repeat(n, 1)), seed=seeds[0],
+             transform=_standardised_moments, reference=_exact_moments_reference,
+             rtol=0.0, atol=0.05),
+        Case("fresh random mu and logvar in [-5, 5], float64: dz/dmu = 1 and dz/dlogvar = "
+             "(z - mu) / 2", gaussian(integer(2, 8), integer(2, 8), 5.0, torch.float64),
+             seed=seeds[1], call=_reparam_gradients, reference=_ones_zeros, atol=1e-4),
+        Case("fresh random mu and logvar in [-5, 5], random size: identical z under the same "
+             "seed", gaussian(integer(2, 12), integer(2, 12), 5.0), seed=seeds[2]),
+    ]
+
+
+def _reparam_cases(seed: int | None = None) -> list[Case]:
+    return _reparam_fixed_cases() + _reparam_fresh_cases(seed)
 
 
 def _eps_like(mu: torch.Tensor) -> torch.Tensor:
@@ -104,36 +186,46 @@ _REPARAM_MISTAKES = [
 
 
 def check_reparameterize(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], *,
-                         verbose: bool = True) -> CheckResult:
+                         verbose: bool = True, seed: int | None = None) -> CheckResult:
     """Check ``fn(mu, logvar) -> z``: the reparameterisation trick.
 
-    Reference :func:`vae_utils.models.reparameterize`: ``z = mu + exp(logvar / 2) * eps``,
-    ``eps ~ N(0, I)`` (Kingma and Welling 2014, Section 2.4). The checker compares the
-    mean and standard deviation of 20,000 samples (so the hint does not depend on how
-    ``eps`` is drawn), checks ``z = mu`` when the variance is tiny, the gradients
-    ``dz/dmu = 1`` and ``dz/dlogvar = (z - mu) / 2``, and finally, with the generator
-    seeded, that ``z`` equals the reference's draw (``torch.randn``, ``randn_like``,
-    ``normal_`` and ``Normal(...).rsample()`` all draw the same numbers).
+    ``z = mu + exp(logvar / 2) * eps``, ``eps ~ N(0, I)`` (Kingma and Welling 2014,
+    Section 2.4). The reference is independent of the course's code:
+    ``torch.distributions.Normal(mu, exp(logvar / 2)).rsample()``, which draws the same
+    ``eps`` as ``torch.randn_like(mu)`` under the same seed, plus properties that hold
+    whatever ``eps`` is. Fixed cases: the mean and standard deviation of 20,000 samples
+    (so the hint does not depend on how ``eps`` is drawn), ``z = mu`` when the variance
+    is tiny, the gradients ``dz/dmu = 1`` and ``dz/dlogvar = (z - mu) / 2 = sigma * eps /
+    2`` (by autograd), and, with the generator seeded, ``z`` equal to the reference's draw
+    (``torch.randn``, ``randn_like``, ``normal_`` and ``Normal(...).rsample()`` all draw
+    the same numbers). Then fresh random cases drawn at every call, with log-variances in
+    [-6, 6]: the sample mean and standard deviation of 20,000 draws against the exact
+    ``mu`` and ``sigma`` (within 0.05 sigma: about 7 standard errors), the gradients, and
+    the seeded draw. Passing :func:`vae_utils.models.reparameterize`, a function that
+    calls it or a copy of it is refused.
 
     Args:
         fn: ``mu`` float ``(B, D)``, ``logvar`` float ``(B, D)`` (log sigma^2) -> ``z``
             float ``(B, D)``.
         verbose: print the verdict.
+        seed: draw the random cases from this seed (tests); ``None`` draws fresh ones.
 
     Returns:
-        :class:`CheckResult`; recognised mistakes: ``variance_not_std``,
+        :class:`CheckResult`; recognised mistakes: ``library``, ``variance_not_std``,
         ``logvar_as_sigma``, ``forgot_exp``, ``forgot_mu``, ``no_noise``,
-        ``torch_normal``, ``wrong_gradient``.
+        ``torch_normal``, ``no_gradient``, ``wrong_gradient``.
     """
-    cases = _reparam_cases()
-    return run_check("check_reparameterize", fn, cases, _reparameterize,
+    cases = _reparam_cases(seed)
+    return run_check("check_reparameterize", fn, cases, _reparam_reference,
                      mistakes=_REPARAM_MISTAKES,
                      generic_hint="recheck how the standard deviation follows from logvar (a "
                                   "log-variance), and draw the noise with "
                                   "torch.randn_like(mu): the checker seeds the random "
                                   "generator, so that noise matches the reference exactly.",
                      library=(_reparameterize,),
-                     verbose=verbose, source="vae_utils.models.reparameterize")
+                     verbose=verbose,
+                     source="torch.distributions.Normal(mu, exp(logvar / 2)).rsample() and "
+                            "exact moments")
 
 
 # ------------------------------------------------------------- 02: mu and logvar heads
@@ -158,6 +250,11 @@ def _heads_call(built: Built) -> Callable[[Any, Case], Any]:
 
 
 def _heads_reference(built: Built) -> Callable[..., tuple[torch.Tensor, torch.Tensor]]:
+    """The right answer for the module the learner's class built for a case: the affine
+    maps ``h @ W.T + b`` of its two layers, computed here in float64 from their parameters
+    (not by calling the layers or anything of the course). The two layers must be
+    ``nn.Linear(hidden_dim, latent_dim)`` layers named ``fc_mu`` and ``fc_logvar``, and
+    two separate ones: sharing one layer, or a weight, makes mu and logvar one head."""
     def reference(hidden_dim: int, latent_dim: int, h: torch.Tensor) -> tuple:
         module = built.get((hidden_dim, latent_dim))
         layers = []
@@ -171,8 +268,19 @@ def _heads_reference(built: Built) -> Callable[..., tuple[torch.Tensor, torch.Te
                                   f"latent_dim={latent_dim}; it is nn.Linear("
                                   f"{layer.in_features}, {layer.out_features}).")
             layers.append(layer)
+        fc_mu, fc_logvar = layers
+        if fc_mu is fc_logvar or any(p is q for p in fc_mu.parameters()
+                                     for q in fc_logvar.parameters()):
+            raise AnswerError("fc_mu and fc_logvar share one layer (or one weight), so mu and "
+                              "logvar cannot differ: each head needs its own nn.Linear, with "
+                              "its own weights.", key="same_head")
         with torch.no_grad():
-            return tuple(F.linear(h, layer.weight, layer.bias) for layer in layers)
+            x = h.detach().double()
+            out = []
+            for layer in layers:
+                y = x @ layer.weight.detach().double().T
+                out.append(y if layer.bias is None else y + layer.bias.detach().double())
+            return tuple(out)
     return reference
 
 
@@ -188,6 +296,9 @@ def _heads_cases(built: Built) -> list[Case]:
         Case("the course's sizes: hidden_dim=400, latent_dim=20, batch of 2",
              (400, 20, torch.relu(torch.randn(2, 400, generator=g))), seed=2, **kw),
         Case("one example (B = 1)", (8, 2, torch.randn(1, 8, generator=g)), seed=3, **kw),
+        Case("large features of both signs, outputs of size ~50: mu and logvar are "
+             "unbounded (no clamp, no squashing)",
+             (24, 5, torch.randn(5, 24, generator=g) * 60), seed=4, **kw),
     ]
 
 
@@ -237,8 +348,12 @@ def check_encoder_heads(cls: type, *, verbose: bool = True) -> CheckResult:
     layers named ``fc_mu`` and ``fc_logvar``, and ``forward(h)`` must return
     ``(mu, logvar)``, each float ``(B, latent_dim)``, with NO activation on either head:
     ``mu`` is any real number, and ``logvar = log sigma^2`` too (Kingma and Welling 2014,
-    Appendix C.2; :class:`vae_utils.models.VAE` does the same). The reference is the
-    affine map of the learner's own layers, so any weights pass.
+    Appendix C.2; :class:`vae_utils.models.VAE` does the same). The reference is
+    independent of the course's code: ``h @ W.T + b`` computed in float64 from the
+    parameters of the learner's own two layers, so any weights pass; the two layers must
+    be separate (no shared layer or weight). Cases: post-ReLU features, features of both
+    signs, the course's sizes, ``B = 1``, and large features whose outputs reach ~50 in
+    size, so that a clamp or a squashing activation on either head shows.
 
     Args:
         cls: the class (not an instance).
@@ -254,7 +369,8 @@ def check_encoder_heads(cls: type, *, verbose: bool = True) -> CheckResult:
                      mistakes=_heads_mistakes(built),
                      generic_hint="forward must return the two heads' outputs, mu first, each computed "
                                   "from the hidden layer h with no activation after it.",
-                     verbose=verbose, source="the affine maps of your own fc_mu and fc_logvar")
+                     verbose=verbose,
+                     source="h @ W.T + b from the weights of your own fc_mu and fc_logvar")
 
 
 # ---------------------------------------------------------------- 02: beta experiment

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import torch
 
-from ..losses import bernoulli_nll, elbo_loss, kl_to_standard_normal
+from ..losses import elbo_loss, kl_to_standard_normal
 from .checking import (Case, CheckResult, Mistake, Question, register_questions, run_check)
 
 
@@ -205,18 +205,40 @@ def check_kl_gaussians(fn: Callable[..., torch.Tensor], *, verbose: bool = True,
 # ---------------------------------------------------------------------- 03: ELBO loss
 
 
+def _elbo_terms(logits, x, mu, logvar):
+    """Per-example ``(-log p(x|z), KL(q(z|x) || N(0, I)))`` in float64 from
+    ``torch.distributions``: an independent reference, not the course's code.
+    ``Bernoulli(logits=...).log_prob`` summed over the pixels (grey targets allowed: the
+    same formula, no support check), and ``kl_divergence`` of ``Independent`` ``Normal``
+    distributions, summed over the latent dimensions."""
+    dist = torch.distributions
+    logits, x, mu, logvar = (t.detach().double() for t in (logits, x, mu, logvar))
+    recon = -dist.Bernoulli(logits=logits, validate_args=False).log_prob(x).flatten(1).sum(1)
+    q = dist.Independent(dist.Normal(mu, torch.exp(0.5 * logvar), validate_args=False), 1)
+    prior = dist.Independent(dist.Normal(torch.zeros_like(mu), torch.ones_like(mu)), 1)
+    return recon, dist.kl_divergence(q, prior)
+
+
 def _elbo_ref(logits, x, mu, logvar, beta=1.0):
-    return elbo_loss(logits, x, mu, logvar, beta=beta).loss
+    """``mean_b [recon_b + beta * KL_b]`` from :func:`_elbo_terms`, in float64."""
+    recon, kl = _elbo_terms(logits, x, mu, logvar)
+    return (recon + beta * kl).mean()
 
 
-def _elbo_cases() -> list[Case]:
+def _elbo_batch(g: torch.Generator, b: int, d: int = 20, binary: bool = True) -> tuple:
+    """Decoder logits, targets and encoder outputs of a batch of ``b`` images, ``D = d``."""
+    logits = torch.randn(b, 1, 28, 28, generator=g) * 2
+    x = torch.rand(b, 1, 28, 28, generator=g)
+    x = (x > 0.6).float() if binary else x
+    return (logits, x, torch.randn(b, d, generator=g), torch.randn(b, d, generator=g) * 0.5)
+
+
+def _elbo_fixed_cases() -> list[Case]:
+    """The fixed cases, the same at every call."""
     g = torch.Generator().manual_seed(5)
 
     def batch(b: int, d: int = 20, binary: bool = True) -> tuple:
-        logits = torch.randn(b, 1, 28, 28, generator=g) * 2
-        x = torch.rand(b, 1, 28, 28, generator=g)
-        x = (x > 0.6).float() if binary else x
-        return (logits, x, torch.randn(b, d, generator=g), torch.randn(b, d, generator=g) * 0.5)
+        return _elbo_batch(g, b, d, binary)
 
     return [
         Case("batch of 4, beta = 1 (the default)", batch(4)),
@@ -227,8 +249,36 @@ def _elbo_cases() -> list[Case]:
     ]
 
 
+def _elbo_fresh_cases(seed: int | None) -> list[Case]:
+    """Cases drawn from ``seed`` (``None``: fresh ones at every call, from a seed of the
+    operating system, so torch's global random state is left alone): random batch sizes,
+    latent sizes other than the course's 20, and fractional beta."""
+    if seed is None:
+        import secrets
+        seed = secrets.randbits(31)
+    g = torch.Generator().manual_seed(seed)
+
+    def integer(lo: int, hi: int) -> int:
+        return int(torch.randint(lo, hi + 1, (), generator=g))
+
+    def fraction() -> float:  # in [0.2, 0.8]: far from any integer
+        return 0.2 + 0.6 * float(torch.rand((), generator=g))
+
+    cases = []
+    for b, d, beta, binary in [(integer(2, 40), integer(2, 16), integer(1, 3) + fraction(), True),
+                               (integer(41, 130), integer(24, 48), fraction(), False)]:
+        cases.append(Case(f"fresh random batch (drawn at every call): B={b}, D={d}, "
+                          f"beta={beta:.3f}, {'binary' if binary else 'grey-level'} targets",
+                          _elbo_batch(g, b, d, binary), kwargs={"beta": beta}))
+    return cases
+
+
+def _elbo_cases(seed: int | None = None) -> list[Case]:
+    return _elbo_fixed_cases() + _elbo_fresh_cases(seed)
+
+
 def _elbo_parts(logits, x, mu, logvar):
-    return bernoulli_nll(logits, x), kl_to_standard_normal(mu, logvar)
+    return _elbo_terms(logits, x, mu, logvar)
 
 
 _ELBO_MISTAKES = [
@@ -280,35 +330,49 @@ _ELBO_MISTAKES = [
             wrong=lambda lo, x, mu, lv, beta=1.0: _elbo_ref(torch.sigmoid(lo), x, mu, lv, beta)),
     Mistake("forgot_exp", "your KL's variance term uses logvar itself: the variance is "
             "sigma^2, and logvar is its log.",
-            wrong=lambda lo, x, mu, lv, beta=1.0: (bernoulli_nll(lo, x) + beta * -0.5 * torch.sum(
-                1 + lv - mu.pow(2) - lv, dim=1)).mean()),
+            wrong=lambda lo, x, mu, lv, beta=1.0: (_elbo_parts(lo, x, mu, lv)[0] + beta * -0.5
+                                                   * torch.sum(1 + lv - mu.pow(2) - lv,
+                                                               dim=1)).mean()),
 ]
 
 
-def check_elbo_loss(fn: Callable[..., torch.Tensor], *, verbose: bool = True) -> CheckResult:
+def check_elbo_loss(fn: Callable[..., torch.Tensor], *, verbose: bool = True,
+                    seed: int | None = None) -> CheckResult:
     """Check ``fn(logits, x, mu, logvar, beta=1.0) -> loss``: the negative ELBO of a batch.
 
     ``loss = mean_b [ sum_pixels BCE(logits, x) + beta * KL_b ]``: each term summed within
     an image (784 pixels; D latent dimensions), then averaged over the batch, so it is in
     nats per image (Kingma and Welling 2014, Eq. 10; ``beta``: Higgins et al. 2017).
-    Reference ``vae_utils.losses.elbo_loss(...).loss``.
+    The reference is independent of the course's code and computed in float64 with
+    ``torch.distributions``: ``-Bernoulli(logits=logits).log_prob(x)`` summed over the
+    pixels, plus ``beta`` times ``kl_divergence(Independent(Normal(mu, exp(logvar / 2)),
+    1), Independent(Normal(0, 1), 1))``, averaged over the batch. Cases: fixed ones
+    (binary and grey targets, ``B = 1``, ``beta`` = 1, 4 and 0, ``D = 20``), then fresh
+    random ones drawn at every call (batch sizes up to 130, latent sizes other than 20,
+    fractional ``beta``). Passing :func:`vae_utils.losses.elbo_loss`, a function that
+    calls it or a copy of it is refused; using ``torch.distributions`` is allowed.
 
     Args:
         fn: ``logits`` float ``(B, 1, 28, 28)``, ``x`` same shape in [0, 1], ``mu`` and
             ``logvar`` float ``(B, D)``, keyword ``beta`` -> a 0-d tensor.
         verbose: print the verdict.
+        seed: draw the random cases from this seed (tests); ``None`` draws fresh ones.
 
     Returns:
-        :class:`CheckResult`; recognised mistakes: ``per_example``, ``sum_over_batch``,
-        ``mean_reduction``, ``kl_sign``, ``elbo_not_loss``, ``missing_half``,
-        ``beta_ignored``, ``beta_on_recon``, ``sigmoid_twice``, ``forgot_exp``.
+        :class:`CheckResult`; recognised mistakes: ``library``, ``per_example``,
+        ``sum_over_batch``, ``mean_reduction``, ``kl_sign``, ``elbo_not_loss``,
+        ``missing_half``, ``beta_ignored``, ``beta_on_recon``, ``sigmoid_twice``,
+        ``forgot_exp``.
     """
-    return run_check("check_elbo_loss", fn, _elbo_cases(), _elbo_ref, mistakes=_ELBO_MISTAKES,
+    return run_check("check_elbo_loss", fn, _elbo_cases(seed), _elbo_ref,
+                     mistakes=_ELBO_MISTAKES,
                      generic_hint="check each reduction in turn: within one image (over its pixels and "
                                   "its latent dimensions) and across the batch, and which "
                                   "term beta multiplies.",
                      library=(elbo_loss,),
-                     verbose=verbose, source="vae_utils.losses.elbo_loss")
+                     verbose=verbose,
+                     source="torch.distributions (Bernoulli log_prob + kl_divergence of "
+                            "Normals), in float64")
 
 
 QUESTIONS: dict[str, Question] = {

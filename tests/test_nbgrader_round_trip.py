@@ -1,0 +1,135 @@
+"""An instructor's nbgrader round trip on notebook 03's exercises, as INSTRUCTORS.md walks
+through it: generate, release, fetch and submit (two students), collect, autograde; then
+the scores in the gradebook.
+
+The course folder's ``nbgrader_config.py`` is the one printed in INSTRUCTORS.md (read from
+there, so the walkthrough is what is tested). Alice submits the solutions; Bob's KL misses
+its factor 1/2 and he picks a wrong letter, and his ELBO loss is right (it calls his own
+KL with p = N(0, I), so it inherits the missing 1/2, and its check fails too).
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import nbformat
+import nbgrader  # noqa: F401  (the dev extra installs it; a missing install is an error here)
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "notebooks" / "solutions" / "03_kl_divergence_and_elbo_solutions.ipynb"
+LESSON = ROOT / "notebooks" / "03_kl_divergence_and_elbo.ipynb"
+ASSIGNMENT, NOTEBOOK = "ps03", "03_exercises"
+
+
+def _config_from_instructors() -> str:
+    text = (ROOT / "INSTRUCTORS.md").read_text()
+    found = re.search(r"^( *)```python\n( *# nbgrader_config\.py\n.*?)^ *```", text, re.S | re.M)
+    assert found, "INSTRUCTORS.md has no ```python block starting with # nbgrader_config.py"
+    return textwrap.dedent(found.group(2))
+
+
+def _nbgrader(*args: str, cwd: Path, exchange: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args,
+                           f"--Exchange.root={exchange}"],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout + done.stderr
+
+
+def _solutions() -> dict[str, str]:
+    """grade_id -> the solved source of each solution cell (markers removed)."""
+    out = {}
+    for cell in nbformat.read(SOURCE, as_version=4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            lines = [line for line in cell.source.split("\n")
+                     if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line]
+            out[meta["grade_id"]] = "\n".join(lines)
+    return out
+
+
+def _answer(path: Path, answers: dict[str, str]) -> None:
+    """Fill the student's released notebook: the cells of ``answers`` get that source."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+    nbformat.write(nb, path)
+
+
+def test_generate_release_submit_collect_autograde(tmp_path):
+    course, exchange = tmp_path / "grading", tmp_path / "exchange"
+    (course / "source" / ASSIGNMENT).mkdir(parents=True)
+    exchange.mkdir()
+    (course / "nbgrader_config.py").write_text(_config_from_instructors())
+    (course / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").write_bytes(SOURCE.read_bytes())
+
+    _nbgrader("generate_assignment", ASSIGNMENT, cwd=course, exchange=exchange)
+    released = course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    text = released.read_text()
+    assert "BEGIN SOLUTION" not in text and "Model answer" not in text
+    assert 'answer = "d"' not in text  # the multiple-choice letter is not released
+
+    # The released exercise cells are exactly the lesson's (both come from the source).
+    def exercise_sources(path):
+        return [c.source for c in nbformat.read(path, as_version=4).cells
+                if "exercise" in c.metadata.get("tags", [])]
+    assert exercise_sources(released) == exercise_sources(LESSON)
+
+    _nbgrader("release_assignment", ASSIGNMENT, cwd=course, exchange=exchange)
+
+    solved = _solutions()
+    wrong_kl = solved["ex1"].replace("return 0.5 * (", "return (")
+    assert wrong_kl != solved["ex1"]
+    work = {"alice": solved,
+            "bob": {**solved, "ex1": wrong_kl,
+                    "ex3": solved["ex3"].replace('answer = "d"', 'answer = "b"'),
+                    "ex4_answer": "The mean over pixels hides a beta."}}
+    for student, answers in work.items():
+        home = tmp_path / student
+        home.mkdir()
+        _nbgrader("fetch_assignment", ASSIGNMENT, "--course=vae-course", cwd=home,
+                  exchange=exchange)
+        _answer(home / ASSIGNMENT / f"{NOTEBOOK}.ipynb", answers)
+        _nbgrader("submit", ASSIGNMENT, "--course=vae-course", f"--student={student}",
+                  cwd=home, exchange=exchange)
+
+    _nbgrader("collect", ASSIGNMENT, cwd=course, exchange=exchange)
+    for student in work:
+        assert (course / "submitted" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb").is_file()
+    _nbgrader("autograde", ASSIGNMENT, cwd=course, exchange=exchange)
+
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        def scores(student):
+            return {grade.name: (grade.score, grade.max_score)
+                    for grade in gb.find_submission_notebook(NOTEBOOK, ASSIGNMENT,
+                                                             student).grades}
+
+        alice, bob = scores("alice"), scores("bob")
+        # the autograded check cells: 2 + 2 + 1 points, the open question 4 (by hand)
+        assert {k: v[1] for k, v in alice.items()} == {"ex1_check": 2, "ex2_check": 2,
+                                                       "ex3_check": 1, "ex4_answer": 4}
+        assert alice["ex1_check"][0] == 2 and alice["ex2_check"][0] == 2
+        assert alice["ex3_check"][0] == 1
+        assert bob["ex1_check"][0] == 0 and bob["ex2_check"][0] == 0
+        assert bob["ex3_check"][0] == 0
+        sub_a = gb.find_submission(ASSIGNMENT, "alice")
+        sub_b = gb.find_submission(ASSIGNMENT, "bob")
+        assert sub_a.max_score == 9 and sub_a.score == 5 and sub_b.score == 0
+        assert sub_a.needs_manual_grade  # the open question waits for the instructor
+    # Bob's autograded notebook shows why his checks failed: the checker's verdict.
+    graded = json.loads((course / "autograded" / "bob" / ASSIGNMENT /
+                         f"{NOTEBOOK}.ipynb").read_text())
+    errors = [o for c in graded["cells"] for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert any(e["ename"] == "CheckFailed" and "1/2" in e["evalue"] for e in errors), errors
