@@ -83,8 +83,17 @@ def test_the_library_function_is_refused():
     for fn in (vu.iwae_bound, vu.log_importance_weights,
                functools.partial(vu.iwae_bound, k=10)):
         result = check_iwae_bound(fn, verbose=False)
-        assert result.status == "failed" and result.mistake == "library_function"
-        assert "library's own vu." in result.message and "yourself" in result.message
+        assert result.status == "failed" and result.mistake == "library"
+        assert "library's own function" in result.message and "yourself" in result.hint
+
+
+def test_a_function_that_calls_the_library_is_refused():
+    def mine(log_px_given_z, log_pz, log_qz):
+        return vu.log_importance_weights(log_px_given_z, log_pz, log_qz)
+
+    result = check_iwae_bound(mine, verbose=False)
+    assert result.mistake == "library" and "calls the library's log_importance_weights" \
+        in result.message
 
 
 def test_stub_and_crash():

@@ -16,7 +16,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 
 import nbformat
 import nbgrader  # noqa: F401  (the dev extra installs it; a missing install is an error here)

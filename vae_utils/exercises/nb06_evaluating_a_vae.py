@@ -19,27 +19,10 @@ from typing import Any
 import torch
 
 from ..evaluation import active_units, iwae_bound, log_importance_weights
-from .checking import (AnswerError, Case, CheckResult, Mistake, Question, _failed, _not_finite,
+from .checking import (AnswerError, Case, CheckResult, Mistake, Question, _not_finite,
                        register_questions, run_check)
 
 _LIBRARY = (iwae_bound, log_importance_weights, active_units)
-
-
-def _is_library_function(fn: Any) -> bool:
-    """The library's own evaluation functions (or a thin ``functools.partial`` of one)."""
-    inner = getattr(fn, "func", fn)
-    return any(inner is f for f in _LIBRARY) or getattr(inner, "__module__", "") == \
-        "vae_utils.evaluation"
-
-
-def _refuse_library(name: str, fn: Any, verbose: bool) -> CheckResult | None:
-    if not _is_library_function(fn):
-        return None
-    own = getattr(getattr(fn, "func", fn), "__name__", "it")
-    return _failed(name, f"you passed the library's own vu.{own}. The exercise is to write the "
-                         "estimator yourself; the checker compares YOUR function with its own "
-                         "reference.", verbose, mistake="library_function",
-                   hint="define your own function (def my_iwae_bound(...): ...) and pass that.")
 
 
 # --------------------------------------------------------------- 06: the IWAE bound
@@ -137,23 +120,22 @@ def check_iwae_bound(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], to
     subtracted by hand) is compared on six cases: ``k = 1``, equal log-weights,
     MNIST-sized log-weights (about -100 nats, where ``exp`` underflows in float32), one
     dominant code among 1,000 and float64 inputs near -800 nats. Passing the library's
-    own ``vu.iwae_bound`` is refused.
+    own ``vu.iwae_bound`` (or ``vu.log_importance_weights``), a function that calls one, or
+    a copy of one is refused (:func:`~vae_utils.exercises.checking.library_copy`).
 
     Returns:
-        :class:`CheckResult`; recognised mistakes: ``library_function``,
+        :class:`CheckResult`; recognised mistakes: ``library``,
         ``exp_underflow``, ``wrong_dim``, ``batch_reduced``, ``forgot_log_k``,
         ``plus_log_k``, ``mean_of_logs``, ``sum_of_logs``, ``missing_prior``,
         ``missing_encoder``, ``q_sign``, ``prior_sign``.
     """
-    refused = _refuse_library("check_iwae_bound", fn, verbose)
-    if refused is not None:
-        return refused
     return run_check("check_iwae_bound", fn, _iwae_cases(), _iwae_reference,
                      mistakes=_IWAE_MISTAKES,
                      generic_hint="form the log-weight of every code, log p(x|z) + log p(z) - "
                                   "log q(z|x); the bound is the log of the MEAN of the weights "
                                   "over each image's k codes, taken in log space.",
-                     verbose=verbose, source="a float64 reference of Burda et al. 2016, Eq. 8")
+                     verbose=verbose, source="a float64 reference of Burda et al. 2016, Eq. 8",
+                     library=_LIBRARY)
 
 
 # ------------------------------------------------- 06: reading the rate-distortion curve
