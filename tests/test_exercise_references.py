@@ -22,15 +22,10 @@ from vae_utils.exercises import check_elbo_loss, check_encoder_heads, check_repa
 from vae_utils.exercises import nb02_variational_autoencoder as nb02
 from vae_utils.exercises import nb03_kl_divergence_and_elbo as nb03
 from vae_utils.exercises.checking import _call_seeded, run_check
+from test_exercises import (Heads, _fails_with,  # the shared helpers of the exercise tests
+                            elbo_pytorch_example_divided, elbo_sum_then_mean)
 
 SEEDS = [0, 1, 2, 3, 12345]
-
-
-def _fails_with(result, key, *words):
-    assert result.status == "failed" and not result, result.message
-    assert result.mistake == key, result.message
-    for w in words:
-        assert w.lower() in result.hint.lower(), result.hint
 
 
 # -------------------------------------------------------------- 02: reparameterize
@@ -154,16 +149,6 @@ def test_course_reparameterize_is_refused():
 # ------------------------------------------------------------- 02: encoder heads
 
 
-class Heads(nn.Module):
-    def __init__(self, hidden_dim, latent_dim):
-        super().__init__()
-        self.fc_mu = nn.Linear(hidden_dim, latent_dim)
-        self.fc_logvar = nn.Linear(hidden_dim, latent_dim)
-
-    def forward(self, h):
-        return self.fc_mu(h), self.fc_logvar(h)
-
-
 class HeadsByHand(Heads):
     def forward(self, h):
         return (h @ self.fc_mu.weight.T + self.fc_mu.bias,
@@ -269,19 +254,6 @@ def test_the_course_vae_itself_is_refused():
 
 
 # ----------------------------------------------------------------- 03: ELBO loss
-
-
-def elbo_sum_then_mean(logits, x, mu, logvar, beta=1.0):
-    recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum((1, 2, 3))
-    kl = -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp(), dim=1)
-    return (recon + beta * kl).mean()
-
-
-def elbo_pytorch_example_divided(logits, x, mu, logvar, beta=1.0):
-    recon = F.binary_cross_entropy(torch.sigmoid(logits).view(-1, 784), x.view(-1, 784),
-                                   reduction="sum")
-    kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-    return (recon + beta * kl) / x.shape[0]
 
 
 def elbo_distributions(logits, x, mu, logvar, beta=1.0):
