@@ -10,8 +10,8 @@ Set before any notebook kernel starts (kernels inherit the environment):
 * ``VAE_PROGRESS=0``: no progress bars in the outputs;
 * ``NBGRADER_EXECUTION=autograde`` while nbval runs a solved notebook
   (``notebooks/solutions/``), and unset otherwise: its check cells then raise on a wrong
-  answer, as under nbgrader's autograder (``vae_utils.course.kernel_env`` does the same
-  for the course command).
+  answer, as under nbgrader's autograder (the rule is ``vae_utils.course.kernel_env``,
+  which the course command uses too).
 """
 
 import os
@@ -37,11 +37,15 @@ def pytest_configure(config):
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     # Runs before the item's notebook (its nbval collector) starts a kernel, which
-    # inherits os.environ; the unit tests run with the variable unset.
-    if Path(str(item.fspath)).parent.name == "solutions":
-        os.environ["NBGRADER_EXECUTION"] = "autograde"
-    else:
+    # inherits os.environ: the rule of the course command, kernel_env, decides. The unit
+    # tests (tests/*.py) run with the variable unset.
+    from vae_utils.course import kernel_env
+
+    value = kernel_env(Path(str(item.fspath))).get("NBGRADER_EXECUTION")
+    if value is None:
         os.environ.pop("NBGRADER_EXECUTION", None)
+    else:
+        os.environ["NBGRADER_EXECUTION"] = value
 
 
 def pytest_unconfigure(config):

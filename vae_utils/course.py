@@ -48,9 +48,9 @@ def execute_notebook(path: Path, *, timeout: int = 900):
     """Execute one notebook in a fresh kernel, from its own folder, and return it.
 
     The kernel inherits this process's environment (``VAE_DATA_DIR``,
-    ``VAE_FIGURES_DIR``, ...; see :func:`kernel_env` for the solved notebooks). Its own log lines on stderr (such as ipykernel's
-    warning about unencrypted local TCP) are discarded; errors in cells still come
-    back as exceptions.
+    ``VAE_FIGURES_DIR``, ...; see :func:`kernel_env` for the solved notebooks). Its own
+    log lines on stderr (such as ipykernel's warning about unencrypted local TCP) are
+    discarded; errors in cells still come back as exceptions.
 
     Returns:
         ``(notebook, seconds)``: the executed ``nbformat`` notebook (not written to
