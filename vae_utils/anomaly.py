@@ -24,14 +24,15 @@ sets (scikit-learn's ``roc_auc_score``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import torch
-from torch import nn
 
-from .evaluation import iwae_bound
-from .losses import bernoulli_nll, kl_to_standard_normal
-from .models import Autoencoder
+from . import _checks
+from .evaluation import iwae_bound, require_vae
+from .losses import kl_to_standard_normal
+from .models import GaussianVAE
 
 __all__ = ["SCORES", "anomaly_scores", "auroc"]
 
@@ -44,44 +45,11 @@ _NOISE_BLOCK = 1024
 _MAX_ROWS = 16384
 
 
-def _check_int(name: str, value, minimum: int = 1) -> int:
-    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
-
-
-def _check_images(x) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor of images (N, 1, 28, 28) in [0, 1]; got "
-                        f"{type(x).__name__}. Convert with torch.as_tensor(x).")
-    if not x.is_floating_point():
-        raise TypeError(f"x must be a float tensor in [0, 1]; got {x.dtype}. Convert 0-255 "
-                        "images with x.float() / 255.")
-    if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
-        hint = " Add a batch dimension with x.unsqueeze(0)." if x.dim() == 3 else ""
-        raise ValueError(f"x must have shape (N, 1, 28, 28); got {tuple(x.shape)}.{hint}")
-    if len(x) == 0:
-        raise ValueError("x holds no images (N = 0).")
-    lo, hi = float(x.min()), float(x.max())
-    if not (0.0 <= lo and hi <= 1.0):  # also catches NaN
-        hint = " Did you apply transforms.Normalize?" if lo < 0 else ""
-        raise ValueError(f"x must lie in [0, 1]; got min {lo:.3g}, max {hi:.3g}.{hint}")
-
-
-def _check_model(model) -> None:
-    if isinstance(model, Autoencoder):
-        raise TypeError("an Autoencoder has no q(z|x), so it has no KL or ELBO: train a "
-                        "vu.VAE for anomaly scores.")
-    if not isinstance(model, nn.Module) or not hasattr(model, "encode") \
-            or not hasattr(model, "decode") or not hasattr(model, "latent_dim"):
-        raise TypeError(f"model must be a trained VAE (encode, decode, latent_dim); got "
-                        f"{type(model).__name__}.")
-
-
 @torch.no_grad()
-def anomaly_scores(model: nn.Module, x: torch.Tensor, score: str | Sequence[str] = "neg_elbo", *,
-                   k: int = 64, y: torch.Tensor | None = None, batch_size: int = 500,
-                   seed: int = 0) -> torch.Tensor | dict[str, torch.Tensor]:
+def anomaly_scores(model: GaussianVAE, x: torch.Tensor, score: str | Sequence[str] = "neg_elbo",
+                   *, k: int = 64, y: torch.Tensor | None = None, batch_size: int = 500,
+                   seed: int = 0, likelihood: Literal["bernoulli", "gaussian"] = "bernoulli",
+                   sigma: float = 1.0) -> torch.Tensor | dict[str, torch.Tensor]:
     """One anomaly score per image, in nats; higher means more unlike the training data.
 
     ``score`` is one of :data:`SCORES` (or a sequence of them, computed in one pass):
@@ -89,8 +57,9 @@ def anomaly_scores(model: nn.Module, x: torch.Tensor, score: str | Sequence[str]
     * ``"kl"``: ``KL(q(z|x) || N(0, I))`` in closed form from the encoder's ``mu`` and
       ``logvar`` (Kingma and Welling 2014, Appendix B); exactly
       :func:`vae_utils.losses.kl_to_standard_normal` of the encoder output.
-    * ``"recon"``: ``E_q[-log p(x|z)]`` of the Bernoulli decoder, the mean over ``k``
-      codes ``z = mu + sigma * eps`` drawn from ``q(z|x)``.
+    * ``"recon"``: ``E_q[-log p(x|z)]`` under the decoder's likelihood, the mean over
+      ``k`` codes ``z = mu + sigma * eps`` drawn from ``q(z|x)`` (the model's
+      :meth:`~vae_utils.models.GaussianVAE.log_weights`).
     * ``"neg_elbo"``: ``recon + kl``, minus the ELBO (Kingma and Welling 2014, Eq. 3),
       with the same ``k`` codes.
     * ``"neg_iwae"``: ``-L_k(x)``, minus :func:`vae_utils.evaluation.iwae_bound` with
@@ -110,8 +79,8 @@ def anomaly_scores(model: nn.Module, x: torch.Tensor, score: str | Sequence[str]
     and restores the model's mode.
 
     Args:
-        model: a trained VAE (``encode`` -> ``(mu, logvar)``, ``decode`` -> logits); a
-            conditional one (``model.conditional``) needs ``y``.
+        model: a trained VAE (any :class:`~vae_utils.models.GaussianVAE`); a conditional
+            one needs ``y``.
         x: float ``(N, 1, 28, 28)`` in ``[0, 1]`` (binarise like the training data so
             the numbers are Bernoulli log-likelihoods), on any device.
         score: a name from :data:`SCORES`, or a sequence of names.
@@ -120,6 +89,8 @@ def anomaly_scores(model: nn.Module, x: torch.Tensor, score: str | Sequence[str]
         batch_size: images per encoder pass for ``kl``, ``recon`` and ``neg_elbo``
             (memory, not results).
         seed: seed of the codes' noise.
+        likelihood, sigma: the decoder's likelihood, as in training
+            (:func:`vae_utils.losses.elbo_loss`).
 
     Returns:
         float32 ``(N,)`` on the CPU in nats per image, or, when ``score`` is a sequence,
@@ -136,74 +107,52 @@ def anomaly_scores(model: nn.Module, x: torch.Tensor, score: str | Sequence[str]
     if not names or unknown:
         raise ValueError(f"score must be one of {SCORES} (or a sequence of them); got "
                          f"{score!r}.")
-    _check_model(model)
-    _check_images(x)
-    k = _check_int("k", k)
-    batch_size = _check_int("batch_size", batch_size)
-    seed = _check_int("seed", seed, minimum=0)
-    conditional = bool(getattr(model, "conditional", False))
-    if conditional and y is None:
-        raise ValueError("this model is conditioned on the label: pass y= (int64, one per "
-                         "image).")
-    if not conditional and y is not None:
-        raise ValueError(f"y was given, but a {type(model).__name__} does not use labels; "
-                         "leave it out.")
-    if y is not None and (not isinstance(y, torch.Tensor) or y.shape != (len(x),)):
-        raise ValueError(f"y must be a tensor of shape ({len(x)},); got "
-                         f"{tuple(getattr(y, 'shape', ()))}.")
-
-    device = next(model.parameters()).device
+    require_vae(model)
+    _checks.images(x)
+    _checks.labels(y, len(x), model.num_classes)
+    k = _checks.positive_int(k, "k")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
+    seed = _checks.positive_int(seed, "seed", minimum=0)
+    sigma = _checks.likelihood(likelihood, sigma)
+    device = _checks.device_dtype(model)[0]
     out: dict[str, torch.Tensor] = {}
-    need_terms = any(s in ("kl", "recon", "neg_elbo") for s in names)
-    was_training = model.training
-    model.eval()
-    try:
-        if need_terms:
+    with _checks.eval_mode(model):
+        if any(s in ("kl", "recon", "neg_elbo") for s in names):
             recon, kl = _terms(model, x, y, k if any(s != "kl" for s in names) else 0,
-                               batch_size, seed, device)
+                               batch_size, seed, likelihood, sigma)
             out.update(kl=kl, recon=recon, neg_elbo=recon + kl)
         if "neg_iwae" in names:
             generator = torch.Generator(device=device).manual_seed(seed)
             # iwae_bound batches the (image, code) pairs itself, in bounded memory
-            out["neg_iwae"] = -iwae_bound(model, x, k, y=y, generator=generator)
-    finally:
-        model.train(was_training)
+            out["neg_iwae"] = -iwae_bound(model, x, k, y=y, likelihood=likelihood, sigma=sigma,
+                                          generator=generator)
     result = {s: out[s].float() for s in names}
     return result[names[0]] if isinstance(score, str) else result
 
 
-def _terms(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, k: int, batch_size: int,
-           seed: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(recon, kl)``, each float64 ``(N,)`` on the CPU; ``recon`` is NaN when ``k = 0``."""
-    n = len(x)
-    latent_dim = int(model.latent_dim)
-    noise = _BlockNoise(seed, k, latent_dim) if k > 0 else None
-    recon = torch.full((n,), float("nan"), dtype=torch.float64)
-    kl = torch.empty(n, dtype=torch.float64)
-    conditional = y is not None
-    batch_size = min(batch_size, _MAX_ROWS)  # at most _MAX_ROWS decoded images per pass
-    for i in range(0, n, batch_size):
-        xb = x[i:i + batch_size].to(device)  # (B, 1, 28, 28)
-        yb = y[i:i + batch_size].to(device) if conditional else None
-        mu, logvar = model.encode(xb, yb) if conditional else model.encode(xb)  # (B, D) each
+def _terms(model: GaussianVAE, x: torch.Tensor, y: torch.Tensor | None, k: int,
+           batch_size: int, seed: int, likelihood: str, sigma: float
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(recon, kl)``, each float64 ``(N,)`` on the CPU; ``recon`` is NaN when ``k = 0``.
+
+    Each image's ``k`` codes come from its own block of pre-drawn noise, so the scores do
+    not depend on the batching."""
+    device, dtype = _checks.device_dtype(model)
+    noise = _BlockNoise(seed, k, model.latent_dim) if k > 0 else None
+    recon = torch.full((len(x),), float("nan"), dtype=torch.float64)
+    kl = torch.empty(len(x), dtype=torch.float64)
+    batch_size = min(batch_size, _MAX_ROWS)
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size].to(device, dtype)  # (B, 1, 28, 28)
+        yb = y[i:i + batch_size].to(device) if y is not None else None
+        mu, logvar = model.encode(xb, yb)  # (B, D) each
         kl[i:i + len(xb)] = kl_to_standard_normal(mu, logvar).double().cpu()
         if noise is None:
             continue
-        e = noise(i, i + len(xb)).to(device=device, dtype=mu.dtype)  # (B, k, D)
-        z = mu.unsqueeze(1) + torch.exp(0.5 * logvar).unsqueeze(1) * e  # (B, k, D)
-        total = torch.zeros(len(xb), dtype=torch.float64, device=device)
-        step = max(1, _MAX_ROWS // len(xb))  # codes per image per decoder pass
-        for j in range(0, k, step):
-            zj = z[:, j:j + step]  # (B, s, D)
-            s = zj.shape[1]
-            flat = zj.reshape(-1, latent_dim)  # (B*s, D), image-major
-            logits = (model.decode(flat, yb.repeat_interleave(s)) if conditional
-                      else model.decode(flat))  # (B*s, 1, 28, 28)
-            logits = logits.view(len(xb), s, -1)  # (B, s, 784)
-            target = xb.view(len(xb), 1, -1).expand_as(logits)  # (B, s, 784), no copy
-            nll = bernoulli_nll(logits, target)  # (B,): summed over codes and pixels
-            total += nll.double()
-        recon[i:i + len(xb)] = (total / k).cpu()
+        eps = noise(i, i + len(xb)).to(device=device, dtype=dtype)  # (B, k, D)
+        log_px = torch.cat([c.log_px for c in model.log_weights(
+            xb, k, yb, likelihood=likelihood, sigma=sigma, eps=eps, max_rows=_MAX_ROWS)], dim=1)
+        recon[i:i + len(xb)] = -log_px.double().mean(1).cpu()  # mean over the k codes
     return recon, kl
 
 

@@ -21,17 +21,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .models import IMAGE_SHAPE, VAE, _check_codes, _check_images, _mlp, _weight, reparameterize
+from . import _checks
+from ._checks import IMAGE_SHAPE
+from .models import GaussianVAE, _latent_dim, _mlp, _sizes
 
 __all__ = ["ConditionalVAE"]
 
-_INT_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 
-
-class ConditionalVAE(VAE):
+class ConditionalVAE(GaussianVAE):
     """A VAE conditioned on the digit label: ``q(z | x, y)`` and ``p(x | z, y)``.
 
     The label ``y`` enters both networks as a one-hot vector of ``num_classes`` entries,
@@ -44,9 +43,12 @@ class ConditionalVAE(VAE):
         decoder: [z (B, D), one_hot(y) (B, C)] (B, D + C)
                  -> reversed hidden_dims with ReLU -> Linear(., 784) -> logits (B, 1, 28, 28)
 
-    ``conditional = True`` tells :func:`vae_utils.fit`, :func:`vae_utils.evaluate` and
-    :func:`vae_utils.iwae_bound` to pass the labels (``y_train=``, ``y_test=``, ``y=``).
-    Checkpoints store ``latent_dim``, ``hidden_dims`` and ``num_classes``.
+    ``num_classes`` makes it conditional: :func:`vae_utils.fit`, :func:`vae_utils.evaluate`
+    and :func:`vae_utils.iwae_bound` pass its labels (``y_train=``, ``y_test=``, ``y=``)
+    to the model's own ``loss_terms`` and ``log_weights``, and ``sample(n, y)`` draws
+    digits of the given classes; all three are inherited from
+    :class:`~vae_utils.models.GaussianVAE`. Checkpoints store ``latent_dim``,
+    ``hidden_dims`` and ``num_classes``.
 
     Args:
         latent_dim: size ``D`` of ``z``.
@@ -57,14 +59,14 @@ class ConditionalVAE(VAE):
         ValueError: non-positive sizes, or ``num_classes`` < 2.
     """
 
-    conditional = True
-
     def __init__(self, latent_dim: int = 2, hidden_dims: Sequence[int] = (400,),
                  num_classes: int = 10) -> None:
-        nn.Module.__init__(self)  # not VAE.__init__: the input sizes differ
-        hidden = self._set_sizes(latent_dim, hidden_dims)
-        if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 2:
+        super().__init__()
+        self.latent_dim = latent_dim = _latent_dim(latent_dim)
+        self.hidden_dims = hidden = _sizes("hidden_dims", hidden_dims, "(400,)")
+        if not _checks.is_int(num_classes) or num_classes < 2:
             raise ValueError(f"num_classes must be an integer >= 2; got {num_classes!r}.")
+        num_classes = int(num_classes)
         self.num_classes = num_classes
         n_in = self.n_pixels + num_classes
         width = hidden[-1] if hidden else n_in
@@ -79,38 +81,6 @@ class ConditionalVAE(VAE):
         """Constructor arguments, stored in checkpoints so the model can be rebuilt."""
         return {"latent_dim": self.latent_dim, "hidden_dims": list(self.hidden_dims),
                 "num_classes": self.num_classes}
-
-    def one_hot(self, y: torch.Tensor | int, n: int) -> torch.Tensor:
-        """Check labels and return them one-hot, float ``(n, C)`` on the model's device.
-
-        Args:
-            y: int64 ``(n,)`` labels in ``0 .. C-1`` (any integer dtype), or one ``int``
-                for all ``n`` rows.
-            n: the batch size the labels must match.
-
-        Raises:
-            ValueError: ``y`` missing, of the wrong shape, or out of range.
-            TypeError: ``y`` is not an integer tensor or ``int``.
-        """
-        device = next(self.parameters()).device
-        dtype = next(self.parameters()).dtype
-        if y is None:
-            raise ValueError(f"a {type(self).__name__} is conditioned on the digit label: "
-                             "pass y, int64 labels (B,) such as data.y_test[:B], or one int "
-                             "for every image.")
-        if isinstance(y, int) and not isinstance(y, bool):
-            y = torch.full((n,), y, dtype=torch.int64, device=device)
-        if not isinstance(y, torch.Tensor) or y.dtype not in _INT_DTYPES:
-            raise TypeError(f"y must hold integer class labels (an int64 tensor or an int); "
-                            f"got {getattr(y, 'dtype', type(y).__name__)}. Use data.y_train "
-                            "/ data.y_test, or torch.tensor(labels).")
-        if y.dim() != 1 or len(y) != n:
-            raise ValueError(f"y must have shape ({n},), one label per row; got "
-                             f"{tuple(y.shape)}.")
-        if n and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
-            raise ValueError(f"labels must lie in 0..{self.num_classes - 1}; got values from "
-                             f"{int(y.min())} to {int(y.max())}.")
-        return F.one_hot(y.to(device, torch.int64), self.num_classes).to(dtype)  # (n, C)
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | int | None = None
                ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -130,8 +100,8 @@ class ConditionalVAE(VAE):
                 range.
             RuntimeError: ``x`` is on another device than the model.
         """
-        _check_images(x, self.n_pixels, _weight(self))
-        h = torch.cat((x.flatten(1), self.one_hot(y, len(x))), dim=1)  # (B, 784 + C)
+        self._check_x(x)
+        h = torch.cat((x.flatten(1), self.condition(y, len(x))), dim=1)  # (B, 784 + C)
         h = self.encoder(h)  # (B, 784 + C) -> (B, H)
         return self.fc_mu(h), self.fc_logvar(h)  # (B, D) each
 
@@ -149,49 +119,6 @@ class ConditionalVAE(VAE):
                 or out of range.
             RuntimeError: ``z`` is on another device than the model.
         """
-        _check_codes(z, self.latent_dim, _weight(self))
-        h = torch.cat((z, self.one_hot(y, len(z))), dim=1)  # (B, D) + (B, C) -> (B, D + C)
+        self._check_z(z)
+        h = torch.cat((z, self.condition(y, len(z))), dim=1)  # (B, D) + (B, C) -> (B, D + C)
         return self.decoder(h).view(-1, *IMAGE_SHAPE)  # (B, 784) -> (B, 1, 28, 28)
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor | int | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Returns ``(logits, mu, logvar)``, with ``z`` sampled from ``q(z | x, y)``."""
-        mu, logvar = self.encode(x, y)
-        z = reparameterize(mu, logvar)  # (B, D)
-        return self.decode(z, y), mu, logvar
-
-    @torch.no_grad()
-    def sample(self, n: int, y: torch.Tensor | int | None = None, *, temperature: float = 1.0,
-               generator: torch.Generator | None = None) -> torch.Tensor:
-        """Generate ``n`` images of the given classes: ``z ~ N(0, temperature^2 I)``, decode
-        with the labels.
-
-        Args:
-            n: number of images.
-            y: one ``int`` (every image of that class) or int64 ``(n,)`` labels.
-            temperature: scale of ``z``.
-            generator: optional ``torch.Generator`` on the model's device.
-
-        Returns:
-            Pixel probabilities, float ``(n, 1, 28, 28)`` in [0, 1].
-
-        Raises:
-            TypeError: ``n`` is not an integer, or the labels are not integers.
-            ValueError: ``n`` < 1; labels missing, of the wrong shape or out of range.
-        """
-        if not isinstance(n, int) or isinstance(n, bool):
-            raise TypeError(f"n (the number of images) must be an integer; got {n!r}.")
-        if n < 1:
-            raise ValueError(f"n must be at least 1; got {n}.")
-        device = next(self.parameters()).device
-        z = torch.randn(n, self.latent_dim, generator=generator, device=device) * temperature
-        return torch.sigmoid(self.decode(z, y))
-
-    @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | int | None = None, *,
-                    use_mean: bool = True) -> torch.Tensor:
-        """Pixel probabilities ``(B, 1, 28, 28)`` of decoding ``x``'s code with its label
-        ``y`` (``use_mean=True`` decodes ``mu``; ``False`` a sample)."""
-        mu, logvar = self.encode(x, y)
-        z = mu if use_mean else reparameterize(mu, logvar)
-        return torch.sigmoid(self.decode(z, y))

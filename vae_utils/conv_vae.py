@@ -18,12 +18,13 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .models import IMAGE_SHAPE, VAE, _check_codes, _check_images, _weight
+from ._checks import IMAGE_SHAPE
+from .models import GaussianVAE, _latent_dim, _sizes
 
 __all__ = ["ConvVAE"]
 
 
-class ConvVAE(VAE):
+class ConvVAE(GaussianVAE):
     """A VAE with a convolutional encoder and a transposed-convolutional decoder.
 
     Encoder (``C1, C2 = channels``; shapes for a batch of ``B`` images)::
@@ -45,8 +46,9 @@ class ConvVAE(VAE):
     convolutions, 32 and 64 channels, the default here); the loss is the negative ELBO of
     Kingma and Welling 2014 as for :class:`VAE`, and :func:`vae_utils.fit`,
     :func:`vae_utils.evaluate`, :func:`vae_utils.iwae_bound` and the checkpoints treat it
-    like any ``VAE`` (it is a subclass: ``forward``, ``sample`` and ``reconstruct`` are
-    inherited).
+    like any VAE: it defines only ``encode``, ``decode`` and ``config``, and inherits
+    ``forward``, ``sample``, ``reconstruct``, ``loss_terms`` and ``log_weights`` from
+    :class:`~vae_utils.models.GaussianVAE`.
 
     Args:
         latent_dim: size ``D`` of ``z``.
@@ -59,16 +61,12 @@ class ConvVAE(VAE):
     """
 
     def __init__(self, latent_dim: int = 16, channels: Sequence[int] = (32, 64)) -> None:
-        nn.Module.__init__(self)  # not VAE.__init__: it would build the MLP's layers
-        self._set_sizes(latent_dim, ())
+        super().__init__()
+        self.latent_dim = latent_dim = _latent_dim(latent_dim)
         if isinstance(channels, str | bytes) or not hasattr(channels, "__iter__"):
             raise TypeError(f"channels must be two integers (C1, C2) such as (32, 64); got "
                             f"{channels!r}. ConvVAE's arguments are (latent_dim, channels).")
-        channels = tuple(channels)
-        if len(channels) != 2 or not all(isinstance(c, int) and not isinstance(c, bool)
-                                         and c > 0 for c in channels):
-            raise ValueError(f"channels must be two positive integers (C1, C2); got "
-                             f"{channels!r}.")
+        channels = _sizes("channels", channels, "(32, 64)", length=2)
         self.channels = channels
         c1, c2 = channels
         self.encoder = nn.Sequential(
@@ -94,7 +92,7 @@ class ConvVAE(VAE):
         """Constructor arguments, stored in checkpoints so the model can be rebuilt."""
         return {"latent_dim": self.latent_dim, "channels": list(self.channels)}
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(self, x: torch.Tensor, y: None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Images -> ``(mu, logvar)`` of ``q(z|x)``.
 
         Args:
@@ -106,14 +104,16 @@ class ConvVAE(VAE):
         Raises:
             TypeError: ``x`` is not a float tensor (a numpy array, integer pixels), or its
                 dtype is not the model's.
-            ValueError: ``x`` does not hold 28 x 28 images with a batch dimension.
+            ValueError: ``x`` does not hold 28 x 28 images with a batch dimension, or a
+                ``y`` was given (this model takes no labels).
             RuntimeError: ``x`` is on another device than the model.
         """
-        _check_images(x, self.n_pixels, _weight(self))
+        self._check_x(x)
+        self.condition(y, len(x))
         h = self.encoder(x.reshape(-1, *IMAGE_SHAPE))  # (B, 1, 28, 28) -> (B, C2 * 49)
         return self.fc_mu(h), self.fc_logvar(h)  # (B, D) each
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, y: None = None) -> torch.Tensor:
         """Latent codes ``z`` float ``(B, D)`` -> logits ``(B, 1, 28, 28)``.
 
         Raises:
@@ -121,6 +121,7 @@ class ConvVAE(VAE):
             ValueError: ``z`` is not ``(B, latent_dim)``.
             RuntimeError: ``z`` is on another device than the model.
         """
-        _check_codes(z, self.latent_dim, _weight(self))
+        self._check_z(z)
+        self.condition(y, len(z))
         return self.decoder(z)  # (B, D) -> (B, 1, 28, 28)
 

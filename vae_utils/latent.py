@@ -27,7 +27,6 @@ __all__ = [
     "LatentGrid",
     "decode_grid",
     "interpolate",
-    "kl_per_dimension",
     "latent_grid",
     "lerp",
     "plot_latent_grid",
@@ -400,35 +399,3 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int = 10,
     if method == "slerp":
         return slerp(z0, z1, t)
     raise ValueError(f"method must be 'linear' or 'slerp'; got {method!r}.")
-
-
-def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Average KL(q(z_d|x) || N(0, 1)) of each latent dimension, in nats.
-
-    ``0.5 * (mu_d^2 + exp(logvar_d) - 1 - logvar_d)`` averaged over the batch (Kingma and
-    Welling 2014, Appendix B). Summed over ``d`` it is the batch mean of
-    :func:`vae_utils.losses.kl_to_standard_normal`. A dimension with KL near 0 is unused
-    ("inactive", Burda et al. 2016): the encoder ignores it and the decoder learns to.
-
-    Args:
-        mu, logvar: float ``(B, D)``.
-
-    Returns:
-        float ``(D,)``, nats per image.
-
-    Raises:
-        TypeError: ``mu`` or ``logvar`` is not a floating-point ``torch.Tensor``.
-        ValueError: shapes differ or are not ``(B, D)``, or the batch is empty (its mean
-            would be NaN).
-    """
-    from .losses import _require_float_tensor
-
-    _require_float_tensor(mu, "mu")
-    _require_float_tensor(logvar, "logvar")
-    if mu.shape != logvar.shape or mu.dim() != 2:
-        raise ValueError(f"mu and logvar must both be (B, D); got {tuple(mu.shape)} and "
-                         f"{tuple(logvar.shape)}.")
-    if len(mu) == 0:
-        raise ValueError("mu and logvar hold no examples (B = 0): the average over the batch "
-                         "is undefined. Encode at least one image.")
-    return (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).mean(0)

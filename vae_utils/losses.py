@@ -16,6 +16,8 @@ from typing import Literal, NamedTuple
 import torch
 import torch.nn.functional as F
 
+from . import _checks
+
 __all__ = [
     "ELBOLoss",
     "bernoulli_nll",
@@ -23,57 +25,8 @@ __all__ = [
     "elbo_loss",
     "gaussian_nll",
     "kl_to_standard_normal",
+    "reconstruction_nll",
 ]
-
-
-def _type_name(value: object) -> str:
-    """``numpy.ndarray``, ``list``, ...: the type as a learner would import it."""
-    kind = type(value)
-    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
-
-
-def _require_float_tensor(value: object, name: str, *, images: bool = False) -> None:
-    """``TypeError`` naming the fix unless ``value`` is a floating-point ``torch.Tensor``.
-
-    Costs no host synchronisation (it reads only the type and dtype).
-    """
-    if not isinstance(value, torch.Tensor):
-        scale = " and divide 0-255 pixels by 255" if images else ""
-        raise TypeError(f"{name} must be a torch.Tensor; got {_type_name(value)}. Convert it with "
-                        f"torch.as_tensor({name}, dtype=torch.float32){scale}.")
-    if not value.is_floating_point():
-        fix = (f"{name}.float() / 255 for 0-255 pixels, or {name}.float() for 0/1 or bool pixels"
-               if images else f"{name}.float()")
-        raise TypeError(f"{name} must be a floating-point tensor; got {value.dtype}. Convert it "
-                        f"with {fix}.")
-
-
-def _same_device(**tensors: torch.Tensor) -> None:
-    """``RuntimeError`` naming the fix unless all tensors sit on one device."""
-    devices = {name: t.device for name, t in tensors.items()}
-    if len(set(devices.values())) > 1:
-        where = ", ".join(f"{name} on {d}" for name, d in devices.items())
-        raise RuntimeError(f"tensors must be on one device; got {where}. Move them with "
-                           ".to(device) first.")
-
-
-def _check_number(value: object, name: str, *, positive: bool = False) -> float:
-    """A finite real number (>= 0, or > 0 with ``positive``) as a float; ``ValueError``
-    (``TypeError`` for a non-number) naming what was wrong otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int | float | torch.Tensor) or (
-            isinstance(value, torch.Tensor) and value.numel() != 1):
-        try:
-            import numpy as np  # numpy scalars are numbers too
-            ok = isinstance(value, np.integer | np.floating)
-        except ImportError:  # pragma: no cover - numpy is a dependency
-            ok = False
-        if not ok:
-            raise TypeError(f"{name} must be a number; got {_type_name(value)} {value!r}.")
-    number = float(value)
-    if not math.isfinite(number) or number < 0 or (positive and number == 0):
-        need = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name} must be a finite number {need}; got {number!r}.")
-    return number
 
 
 def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -96,12 +49,7 @@ def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tenso
         ValueError: ``mu`` and ``logvar`` differ in shape or are not 2-D.
         RuntimeError: they are on different devices.
     """
-    _require_float_tensor(mu, "mu")
-    _require_float_tensor(logvar, "logvar")
-    _same_device(mu=mu, logvar=logvar)
-    if mu.shape != logvar.shape or mu.dim() != 2:
-        raise ValueError(f"mu and logvar must both have shape (B, D); got {tuple(mu.shape)} "
-                         f"and {tuple(logvar.shape)}.")
+    _checks.gaussian_params(mu, logvar)
     return -0.5 * torch.sum(1.0 + logvar - mu.pow(2) - logvar.exp(), dim=1)
 
 
@@ -118,20 +66,8 @@ def check_targets(x: torch.Tensor, name: str = "targets x") -> None:
         ValueError: a value is outside ``[0, 1]``, or NaN; the message suggests the usual
             cause (``transforms.Normalize``, 0-255 pixels).
     """
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor; got {_type_name(x)}. Convert them "
-                        "with torch.as_tensor(x, dtype=torch.float32).")
-    if x.numel() == 0:
-        return
-    lo, hi = float(x.min()), float(x.max())
-    if math.isnan(lo) or math.isnan(hi):
-        raise ValueError(f"{name} must lie in [0, 1]; they contain NaN. Find where the NaN "
-                         "came from (e.g. a division by zero while preprocessing) and fix it "
-                         "there; torch.isnan(x).nonzero() lists them.")
-    if not (0.0 <= lo and hi <= 1.0):
-        hint = " Did you apply transforms.Normalize?" if lo < 0 else ""
-        hint = hint or (" Did you forget to divide 0-255 pixels by 255?" if hi > 1 else "")
-        raise ValueError(f"{name} must lie in [0, 1]; got min {lo:.3g}, max {hi:.3g}.{hint}")
+    _checks.tensor(x, name)
+    _checks.pixel_range(x, name)
 
 
 def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -153,10 +89,7 @@ def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         ValueError: shapes differ.
         RuntimeError: they are on different devices.
     """
-    _require_float_tensor(logits, "logits")
-    _require_float_tensor(x, "x", images=True)
-    _same_device(logits=logits, x=x)
-    _same_shape(logits, x, "logits")
+    _checks.prediction_and_targets(logits, x, "logits")
     return F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
 
 
@@ -182,14 +115,39 @@ def gaussian_nll(x_mean: torch.Tensor, x: torch.Tensor, sigma: float = 1.0) -> t
         ValueError: shapes differ, or ``sigma`` is not a finite number > 0.
         RuntimeError: they are on different devices.
     """
-    _require_float_tensor(x_mean, "x_mean")
-    _require_float_tensor(x, "x", images=True)
-    _same_device(x_mean=x_mean, x=x)
-    _same_shape(x_mean, x, "x_mean")
-    _check_number(sigma, "sigma (the pixel standard deviation)", positive=True)
-    sq = (x - x_mean).pow(2).flatten(1).sum(1)
-    n = x[0].numel()
+    _checks.prediction_and_targets(x_mean, x, "x_mean")
+    sigma = _checks.number(sigma, "sigma", positive=True)
+    sq = (x - x_mean).pow(2).flatten(1).sum(1)  # squared error per image
+    n = x[0].numel()  # pixels per image
     return sq / (2.0 * sigma**2) + n * (math.log(sigma) + 0.5 * math.log(2.0 * math.pi))
+
+
+def reconstruction_nll(logits: torch.Tensor, x: torch.Tensor, *,
+                       likelihood: Literal["bernoulli", "gaussian"] = "bernoulli",
+                       sigma: float = 1.0) -> torch.Tensor:
+    """``-log p(x|z)`` per example, in nats, under the decoder's likelihood.
+
+    ``"bernoulli"``: :func:`bernoulli_nll` of the logits; ``"gaussian"``:
+    :func:`gaussian_nll` of the pixel means ``sigmoid(logits)`` with standard deviation
+    ``sigma``.
+
+    Args:
+        logits: decoder output, float ``(B, ...)``.
+        x: targets of the same shape, values in ``[0, 1]`` (not checked here).
+        likelihood: ``"bernoulli"`` or ``"gaussian"``.
+        sigma: the Gaussian's pixel standard deviation, > 0.
+
+    Returns:
+        float ``(B,)`` in nats.
+
+    Raises:
+        TypeError, ValueError, RuntimeError: as :func:`bernoulli_nll` and
+            :func:`gaussian_nll`; ``ValueError`` for an unknown ``likelihood``.
+    """
+    sigma = _checks.likelihood(likelihood, sigma)
+    if likelihood == "gaussian":
+        return gaussian_nll(torch.sigmoid(logits), x, sigma)
+    return bernoulli_nll(logits, x)
 
 
 class ELBOLoss(NamedTuple):
@@ -247,13 +205,20 @@ def elbo_loss(
             ``sigma`` not > 0, or an unknown ``likelihood``.
         RuntimeError: the tensors are on different devices.
     """
+    _check_batch(logits, x, mu, logvar, beta, validate)
+    recon = reconstruction_nll(logits, x, likelihood=likelihood, sigma=sigma)  # (B,)
+    kl = kl_to_standard_normal(mu, logvar)  # (B,)
+    return ELBOLoss((recon + beta * kl).mean(), recon.mean(), kl.mean())
+
+
+def _check_batch(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor,
+                 logvar: torch.Tensor, beta: object, validate: bool) -> None:
+    """The checks of :func:`elbo_loss` that its two terms do not make themselves."""
     for name, value in (("logits", logits), ("x", x), ("mu", mu), ("logvar", logvar)):
-        _require_float_tensor(value, name, images=name == "x")
-    _same_device(logits=logits, x=x, mu=mu, logvar=logvar)
+        _checks.float_tensor(value, name, images=name == "x")
+    _checks.same_device(logits=logits, x=x, mu=mu, logvar=logvar)
     if not isinstance(beta, torch.Tensor) or beta.numel() == 1:
-        _check_number(beta, "beta (the weight of the KL term)")
-    if likelihood not in ("bernoulli", "gaussian"):
-        raise ValueError(f"likelihood must be 'bernoulli' or 'gaussian'; got {likelihood!r}.")
+        _checks.number(beta, "beta")
     if x.dim() == 0 or x.shape[0] == 0:
         raise ValueError(f"elbo_loss needs a batch of at least one image; got x of shape "
                          f"{tuple(x.shape)}. The loss is a mean over the batch, which is "
@@ -263,17 +228,3 @@ def elbo_loss(
                          "and logvar need one row per image, (B, D).")
     if validate:
         check_targets(x)
-    if likelihood == "bernoulli":
-        recon = bernoulli_nll(logits, x)
-    elif likelihood == "gaussian":
-        recon = gaussian_nll(torch.sigmoid(logits), x, sigma)
-    else:
-        raise ValueError(f"likelihood must be 'bernoulli' or 'gaussian'; got {likelihood!r}.")
-    kl = kl_to_standard_normal(mu, logvar)
-    return ELBOLoss((recon + beta * kl).mean(), recon.mean(), kl.mean())
-
-
-def _same_shape(pred: torch.Tensor, x: torch.Tensor, name: str) -> None:
-    if pred.shape != x.shape:
-        raise ValueError(f"{name} and x must have the same shape; got {tuple(pred.shape)} and "
-                         f"{tuple(x.shape)}. Reshape x with x.view_as({name}).")

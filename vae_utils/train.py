@@ -1,4 +1,9 @@
-"""Training: ``fit`` for an ``Autoencoder`` or a ``VAE``, fast on a CPU and built for GPUs.
+"""Training: ``fit`` for any model of the course, fast on a CPU and built for GPUs.
+
+``fit`` knows nothing about the model's family: each step calls the model's own
+objective, ``model.loss_terms(x, y) -> (loss, recon, kl)`` (the negative ELBO of a VAE,
+the reconstruction error of an autoencoder, see :mod:`vae_utils.models`), and weights its
+KL by ``beta``.
 
 How ``fit`` stays fast:
 
@@ -16,6 +21,14 @@ How ``fit`` stays fast:
 
 ``benchmarks/benchmark_training.py`` measures all this against the PyTorch example's
 loop (``DataLoader``, per-image ``ToTensor``, ``loss.item()`` every step).
+
+What happens when training goes wrong: if the training loss becomes NaN or infinite, or
+a row ends with non-finite weights or a non-finite test loss, training stops with a
+message, the model gets back the weights it had at the end of the last good row
+(weights that were checked to be finite), and the bad row is not recorded
+(``history.stopped == "nan"``). Ctrl-C stops training and returns the history so far
+(``"interrupted"``). Any other exception propagates with the finished rows attached as
+``err.history`` (``"error"``).
 """
 
 from __future__ import annotations
@@ -24,7 +37,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Literal
@@ -32,9 +45,11 @@ from typing import Literal
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
-from .losses import _check_number, _type_name, bernoulli_nll, check_targets, elbo_loss, gaussian_nll
-from .models import VAE, Autoencoder
+from . import _checks, _env
+from ._checks import type_name as _type_name
+from .models import Autoencoder, GaussianVAE, _Model
 
 __all__ = [
     "History",
@@ -108,15 +123,15 @@ class History:
     ``fit`` had a step budget). Losses are in nats per image.
 
     ``epoch`` numbers the rows (1, 2, ...); ``step`` is the optimiser step reached at the
-    end of each row (empty in histories saved before it existed). For an ``Autoencoder`` ``*_loss`` equals ``*_recon`` and ``*_kl`` is 0. Test
-    columns are NaN when ``fit`` had no test set. ``stopped`` is ``None`` after a full
-    run (also when that run continued one that had stopped), ``"nan"`` after a
+    end of each row. For an ``Autoencoder`` ``*_loss`` equals ``*_recon`` and ``*_kl`` is
+    0. Test columns are NaN when ``fit`` had no test set. ``stopped`` is ``None`` after a
+    full run (also when that run continued one that had stopped), ``"nan"`` after a
     non-finite loss or non-finite weights, ``"interrupted"`` after Ctrl-C, ``"error"``
     after an exception during training (e.g. in ``on_epoch_end``; see :func:`fit`).
 
-    ``seconds`` is the wall-clock time of a whole epoch (training and test evaluation);
-    ``train_seconds`` and ``test_seconds`` are its two parts (empty in histories saved
-    before they existed).
+    ``seconds`` is the wall-clock time of a whole row (training and test evaluation);
+    ``train_seconds`` and ``test_seconds`` are its two parts. They describe the machine,
+    not the model: :meth:`summary` does not show them.
     """
 
     epoch: list[int] = field(default_factory=list)
@@ -134,6 +149,20 @@ class History:
 
     def __len__(self) -> int:
         return len(self.epoch)
+
+    def append_row(self, row: int, step: int, train: list[float], test: dict[str, float],
+                   seconds: float, train_seconds: float) -> None:
+        """Record one row: ``train`` is ``[loss, recon, kl]``, ``test`` a dict of the same."""
+        self.epoch.append(row)
+        self.step.append(step)
+        for column, value in zip((self.train_loss, self.train_recon, self.train_kl), train):
+            column.append(value)
+        for column, key in ((self.test_loss, "loss"), (self.test_recon, "recon"),
+                            (self.test_kl, "kl")):
+            column.append(test[key])
+        self.seconds.append(seconds)
+        self.train_seconds.append(train_seconds)
+        self.test_seconds.append(seconds - train_seconds)
 
     def as_dict(self) -> dict:
         """Plain lists and numbers (safe for ``torch.load(weights_only=True)``)."""
@@ -154,122 +183,51 @@ class History:
 
     def summary(self, every: int | None = None) -> str:
         """A small text table of the rows (all of them, or every ``every``-th and the last),
-        by optimiser step.
+        by optimiser step, in nats per image.
 
         Raises:
             ValueError: ``every`` is not a positive integer.
         """
-        if every is not None and (not isinstance(every, int) or isinstance(every, bool)
-                                  or every < 1):
-            raise ValueError(f"every must be a positive integer (show every every-th row); got "
-                             f"{every!r}.")
+        if every is not None:
+            every = _checks.positive_int(every, "every (show every every-th row)")
         if not self.epoch:
             return "no epoch finished"
-        step = every or max(1, math.ceil(len(self.epoch) / 10))
-        rows = [i for i in range(len(self.epoch)) if i % step == 0 or i == len(self.epoch) - 1]
-        lines = [" step  train loss  test loss  test recon  test KL  seconds   (nats per image)"]
-        for i in rows:
-            step = self.step[i] if len(self.step) == len(self.epoch) else self.epoch[i]
-            lines.append(f"{step:5d}  {self.train_loss[i]:10.2f}  {self.test_loss[i]:9.2f}"
-                         f"  {self.test_recon[i]:10.2f}  {self.test_kl[i]:7.2f}  {self.seconds[i]:7.2f}")
+        every = every or max(1, math.ceil(len(self.epoch) / 10))
+        last = len(self.epoch) - 1
+        lines = [" step  train loss  test loss  test recon  test KL   (nats per image)"]
+        for i in range(len(self.epoch)):
+            if i % every == 0 or i == last:
+                lines.append(f"{self.step[i]:5d}  {self.train_loss[i]:10.2f}  "
+                             f"{self.test_loss[i]:9.2f}  {self.test_recon[i]:10.2f}  "
+                             f"{self.test_kl[i]:7.2f}")
         if self.stopped:
             lines.append(f"(stopped early: {self.stopped})")
         return "\n".join(lines)
 
 
-def _batch_terms(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, likelihood: str,
-                 sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(recon, kl)`` of one batch, each a 0-d tensor in nats per image (batch mean).
-
-    A conditional model (``model.conditional`` true) is called as ``model(x, y)``.
-    """
-    if isinstance(model, VAE):
-        logits, mu, logvar = model(x, y) if _is_conditional(model) else model(x)
-        terms = elbo_loss(logits, x, mu, logvar, beta=1.0, likelihood=likelihood, sigma=sigma,
-                          validate=False)
-        return terms.recon, terms.kl
-    logits, _ = model(x)
-    if likelihood == "gaussian":
-        recon = gaussian_nll(torch.sigmoid(logits), x, sigma).mean()
-    else:
-        recon = bernoulli_nll(logits, x).mean()
-    return recon, torch.zeros((), device=x.device)
-
-
-def _is_conditional(model: nn.Module) -> bool:
-    return bool(getattr(model, "conditional", False))
-
-
-def _check_model(model: nn.Module, who: str) -> None:
-    if not isinstance(model, Autoencoder | VAE):
-        raise TypeError(f"{who} takes a vae_utils Autoencoder or VAE (or a subclass); got "
+def _check_model(model: object, who: str) -> None:
+    if not isinstance(model, _Model):
+        raise TypeError(f"{who} takes a vae_utils Autoencoder or VAE (VAE, ConvVAE, "
+                        f"ConditionalVAE or another GaussianVAE subclass); got "
                         f"{_type_name(model)}.")
 
 
-def _check_data(x: torch.Tensor | None, name: str) -> None:
-    """Images for fit/evaluate: a float tensor ``(N, 1, 28, 28)``, N >= 1, values in
-    ``[0, 1]`` (one host synchronisation for the range)."""
-    if x is None:
-        return
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of images (N, 1, 28, 28); got "
-                        f"{_type_name(x)}. Use load_mnist(), or torch.as_tensor({name}, "
-                        "dtype=torch.float32) (divided by 255 for 0-255 pixels).")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a float tensor in [0, 1]; got {x.dtype}. "
-                        f"Convert with {name}.float() / 255 (0-255 pixels) or {name}.float() "
-                        "(0/1 or bool pixels).")
-    if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
-        hint = (f" Reshape with {name}.view(-1, 1, 28, 28)." if x.numel() % 784 == 0
-                and x.numel() else "")
-        raise ValueError(f"{name} must have shape (N, 1, 28, 28); got {tuple(x.shape)}.{hint}")
-    if len(x) == 0:
-        raise ValueError(f"{name} is empty (0 images): check how it was sliced or filtered.")
-    check_targets(x, name)
-
-
-def _check_labels(model: nn.Module, x: torch.Tensor | None, y: torch.Tensor | None,
-                  name: str) -> None:
-    """Labels must come with (and only with) a conditional model, one per image, in range."""
+def _check_data(model: _Model, x: torch.Tensor | None, y: torch.Tensor | None,
+                name: str) -> None:
+    """Images for fit/evaluate (``(N, 1, 28, 28)`` in ``[0, 1]``: one host synchronisation
+    for the range) and their labels, which a conditional model needs and no other takes."""
     if x is None:
         if y is not None:
-            raise ValueError(f"{name} was given without the images it labels.")
+            raise ValueError(f"{name.replace('x', 'y')} was given without the images it labels.")
         return
-    if not _is_conditional(model):
-        if y is not None:
-            raise ValueError(f"{name} was given, but a {type(model).__name__} does not use "
-                             f"labels. Leave {name} out, or train a conditional model "
-                             "(vae_utils.ConditionalVAE).")
-        return
-    if y is None:
-        raise ValueError(f"a {type(model).__name__} is conditioned on the digit label: pass "
-                         f"{name}= (int64 labels, one per image), e.g. {name}=data."
-                         f"{name.replace('x_', 'y_')}.")
-    if not isinstance(y, torch.Tensor) or y.dtype not in (torch.int64, torch.int32,
-                                                          torch.int16, torch.uint8):
-        raise TypeError(f"{name} must be an integer torch.Tensor of class labels; got "
-                        f"{getattr(y, 'dtype', type(y).__name__)}. Use data.y_train / data.y_test.")
-    if y.dim() != 1 or len(y) != len(x):
-        raise ValueError(f"{name} must have shape ({len(x)},), one label per image; got "
-                         f"{tuple(y.shape)}.")
-    classes = int(getattr(model, "num_classes", 10))
-    lo, hi = int(y.min()), int(y.max())
-    if lo < 0 or hi >= classes:
-        raise ValueError(f"{name} must hold labels 0..{classes - 1} for this model; got values "
-                         f"from {lo} to {hi}.")
+    _checks.images(x, name)
+    _checks.labels(y, len(x), model.num_classes, name.replace("x", "y"))
 
 
-def _model_dtype(model: nn.Module) -> torch.dtype:
-    return next(model.parameters()).dtype
-
-
-def _check_beta(value: float, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-            or value < 0:
-        raise ValueError(f"beta must be a finite number >= 0; got {value!r}{where}. For a "
-                         "schedule pass a function of the step, e.g. beta=lambda step: "
-                         "min(1.0, step / 1000).")
-    return float(value)
+def _beta(value: object, where: str = "") -> float:
+    hint = (f"{where} For a schedule pass a function of the step, e.g. beta=lambda step: "
+            "min(1.0, step / 1000).")
+    return _checks.number(value, "beta", hint=hint)
 
 
 def _default_adam(model: nn.Module, lr: float, device: torch.device) -> torch.optim.Adam:
@@ -278,8 +236,7 @@ def _default_adam(model: nn.Module, lr: float, device: torch.device) -> torch.op
     ``fused=True`` runs the whole Adam update in one kernel instead of several passes
     per parameter tensor; it is the same algorithm (results equal up to float rounding).
     On this course's VAE it cut the optimiser's share of a CPU step from about 7 ms to
-    2 ms (``benchmarks/README.md``). Older torch releases and other devices get the
-    default implementation.
+    2 ms (``benchmarks/README.md``). Other devices get the default implementation.
     """
     if device.type in ("cpu", "cuda"):
         try:
@@ -331,19 +288,21 @@ def _attach_history(err: BaseException, history: History) -> None:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, *, y: torch.Tensor | None = None,
+def evaluate(model: _Model, x: torch.Tensor, *, y: torch.Tensor | None = None,
              beta: float = 1.0, batch_size: int = 1000,
              likelihood: Literal["bernoulli", "gaussian"] = "bernoulli",
              sigma: float = 1.0) -> dict[str, float]:
     """Average loss, reconstruction and KL (nats per image) of ``model`` on ``x``.
 
-    The VAE's ``z`` is sampled (one sample per image), as in the ELBO itself, so with
-    ``beta = 1`` the loss is a one-sample estimate of the negative ELBO. Runs in
-    evaluation mode and restores the model's previous mode.
+    The model's own objective (``model.loss_terms``): for a VAE ``z`` is sampled (one
+    sample per image), as in the ELBO itself, so with ``beta = 1`` the loss is a
+    one-sample estimate of the negative ELBO. Runs in evaluation mode and restores the
+    model's previous mode.
 
     Args:
         model: an ``Autoencoder`` or a VAE (conditional ones need ``y``).
-        x: float32 ``(N, 1, 28, 28)`` in ``[0, 1]``.
+        x: float ``(N, 1, 28, 28)`` in ``[0, 1]``, any floating dtype, on any device: each
+            batch is moved to the model's device and dtype.
         y: int64 labels ``(N,)``, for a conditional model only.
         beta: weight of the KL in ``loss``.
         batch_size: images per forward pass (memory, not results).
@@ -352,49 +311,39 @@ def evaluate(model: nn.Module, x: torch.Tensor, *, y: torch.Tensor | None = None
     Returns:
         ``{"loss": recon + beta * kl, "recon": ..., "kl": ...}`` in nats per image.
 
-    ``x`` may be any floating dtype on any device: each batch is moved to the model's
-    device and converted to its dtype (float64 images become float32 for a float32
-    model; values in ``[0, 1]`` lose nothing that matters).
-
     Raises:
-        TypeError: ``model`` is not a vae_utils model; ``x`` is not a float tensor (a
-            NumPy array, uint8 or bool images); labels are not an integer tensor.
+        TypeError: ``model`` is not a vae_utils model; ``x`` is not a float tensor;
+            labels are not an integer tensor; ``beta`` or ``sigma`` is not a number.
         ValueError: ``x`` is not ``(N, 1, 28, 28)``, is empty, or has values outside
-            ``[0, 1]`` or NaN (e.g. 0-255 pixels); labels missing for a conditional model,
-            given for another, or out of range; ``beta`` negative or not finite;
-            ``batch_size`` not a positive integer; unknown ``likelihood``; ``sigma`` not > 0.
+            ``[0, 1]`` or NaN; labels missing for a conditional model, given for another,
+            or out of range; ``beta`` negative or not finite; ``batch_size`` not a
+            positive integer; unknown ``likelihood``; ``sigma`` not > 0.
     """
     _check_model(model, "evaluate")
-    _check_data(x, "x")
-    _check_labels(model, x, y, "y")
-    beta = _check_number(beta, "beta (the weight of the KL term)")
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
-    if likelihood not in ("bernoulli", "gaussian"):
-        raise ValueError(f"likelihood must be 'bernoulli' or 'gaussian'; got {likelihood!r}.")
-    _check_number(sigma, "sigma (the pixel standard deviation)", positive=True)
+    _check_data(model, x, y, "x")
+    beta = _checks.number(beta, "beta")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
+    sigma = _checks.likelihood(likelihood, sigma)
     return _evaluate(model, x, y, beta, batch_size, likelihood, sigma)
 
 
 @torch.no_grad()
-def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, beta: float,
+def _evaluate(model: _Model, x: torch.Tensor, y: torch.Tensor | None, beta: float,
               batch_size: int, likelihood: str, sigma: float) -> dict[str, float]:
     """:func:`evaluate` without its checks (``fit`` has checked the same data already)."""
-    device = next(model.parameters()).device
-    dtype = _model_dtype(model)
-    was_training = model.training
-    model.eval()
+    device, dtype = _checks.device_dtype(model)
     sums = torch.zeros(2, device=device)
-    for i in range(0, len(x), batch_size):
-        xb = x[i:i + batch_size].to(device, dtype, non_blocking=True)
-        yb = y[i:i + batch_size].to(device) if y is not None else None
-        sums += torch.stack(_batch_terms(model, xb, yb, likelihood, sigma)) * len(xb)
-    model.train(was_training)
+    with _checks.eval_mode(model):
+        for i in range(0, len(x), batch_size):
+            xb = x[i:i + batch_size].to(device, dtype, non_blocking=True)
+            yb = y[i:i + batch_size].to(device) if y is not None else None
+            terms = model.loss_terms(xb, yb, likelihood=likelihood, sigma=sigma)
+            sums += torch.stack((terms.recon, terms.kl)) * len(xb)
     recon, kl = (sums / len(x)).tolist()
     return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
 
 
-def _index_batches(n: int, batch_size: int, device: torch.device):
+def _index_batches(n: int, batch_size: int, device: torch.device) -> Iterator[torch.Tensor]:
     """Endless stream of index batches: a fresh permutation of ``range(n)`` per pass, cut
     into batches (the last, smaller batch of a pass is kept)."""
     while True:
@@ -403,8 +352,144 @@ def _index_batches(n: int, batch_size: int, device: torch.device):
             yield perm[i:i + batch_size]
 
 
+class _NonFinite(Exception):
+    """Training produced a NaN or an infinity; the message says where and what to try."""
+
+
+@dataclass
+class _Plan:
+    """Everything a run of :func:`fit` needs once its arguments are checked."""
+
+    model: _Model
+    x_train: torch.Tensor
+    y_train: torch.Tensor | None
+    x_test: torch.Tensor | None
+    y_test: torch.Tensor | None
+    optimizer: torch.optim.Optimizer
+    batch_terms: Callable[[torch.Tensor, torch.Tensor | None], object]
+    beta_at: Callable[[int], float]
+    round_steps: int
+    total_steps: int
+    batch_size: int
+    check_every: int
+    dynamic_binarize: bool
+    likelihood: str
+    sigma: float
+    lr: float
+    mark_step: Callable[[], None] | None
+
+
+def _fit_plan(model, x_train, x_test, *, epochs, steps, eval_every, batch_size, lr, beta,
+              y_train, y_test, optimizer, device, dynamic_binarize, likelihood, sigma,
+              check_every, on_epoch_end, history, compile, progress) -> _Plan:
+    """Check every argument of :func:`fit` (before the first step) and set the run up:
+    data on the device, the optimiser, the step budget and the (compiled) objective."""
+    _check_model(model, "fit")
+    _check_data(model, x_train, y_train, "x_train")
+    _check_data(model, x_test, y_test, "x_test")
+    if epochs is not None and steps is not None:
+        raise ValueError(f"give a budget of epochs or of steps, not both; got epochs={epochs!r} "
+                         f"and steps={steps!r}.")
+    if steps is None and eval_every is not None:
+        raise ValueError("eval_every goes with steps=; with epochs= the history has one row "
+                         "per epoch.")
+    epochs = 10 if epochs is None and steps is None else epochs
+    for name, value in (("epochs", epochs), ("steps", steps), ("eval_every", eval_every),
+                        ("batch_size", batch_size), ("check_every", check_every)):
+        if value is not None:
+            _checks.positive_int(value, name)
+    beta_at = beta if callable(beta) else (lambda step, b=_beta(beta): b)
+    sigma = _checks.likelihood(likelihood, sigma)
+    if not isinstance(compile, bool | str):
+        raise TypeError(f"compile must be True, False or a torch.compile mode name such as "
+                        f"'reduce-overhead'; got {compile!r}.")
+    if optimizer is None:
+        lr = _checks.number(lr, "lr", positive=True)
+    else:
+        _check_optimizer(optimizer, model)
+    if on_epoch_end is not None and not callable(on_epoch_end):
+        raise TypeError(f"on_epoch_end must be a function called as on_epoch_end(epoch, model); "
+                        f"got {_type_name(on_epoch_end)} {on_epoch_end!r}. Pass the function "
+                        "itself (on_epoch_end=snapshot), not what calling it returns.")
+    if history is not None and not isinstance(history, History):
+        raise TypeError(f"history must be a vae_utils History to continue (what fit returned) "
+                        f"or None; got {_type_name(history)}. For a saved dict use "
+                        "History.from_dict(d).")
+    for name, value in (("dynamic_binarize", dynamic_binarize), ("progress", progress)):
+        if not isinstance(value, bool) and not (name == "progress" and value is None):
+            raise TypeError(f"{name} must be True or False; got {value!r}.")
+    if not _weights_finite(model):
+        raise ValueError(f"the {type(model).__name__}'s weights already contain NaN or infinite "
+                         "values, so training cannot start. Build a new model (re-run the cell "
+                         "that creates it) or load a checkpoint (vae_utils.load_checkpoint).")
+
+    dev = get_device(device)
+    model.to(dev)
+    dtype = _checks.device_dtype(model)[1]
+
+    def to_device(x, y):  # once: every batch is then an index into device memory
+        return (None if x is None else x.to(dev, dtype)), (None if y is None else y.to(dev, torch.int64))
+
+    def batch_terms(xb: torch.Tensor, yb: torch.Tensor | None):
+        return model.loss_terms(xb, yb, likelihood=likelihood, sigma=sigma)
+
+    mark_step = None
+    if compile is not False:
+        mode = None if compile is True else compile
+        # dynamic=False: one graph for the full batches and one for the smaller last batch.
+        batch_terms = torch.compile(batch_terms, mode=mode, dynamic=False)
+        if dev.type == "cuda" and mode is not None and "reduce-overhead" in mode:
+            mark_step = torch.compiler.cudagraph_mark_step_begin  # one CUDA graph per step
+    steps_per_epoch = math.ceil(len(x_train) / batch_size)
+    round_steps, total_steps = ((steps_per_epoch, epochs * steps_per_epoch) if steps is None
+                                else (eval_every or math.ceil(steps / 20), steps))
+    return _Plan(model, *to_device(x_train, y_train), *to_device(x_test, y_test),
+                 optimizer if optimizer is not None else _default_adam(model, lr, dev),
+                 batch_terms, beta_at, round_steps, total_steps, batch_size, check_every,
+                 dynamic_binarize, likelihood, sigma, float(lr), mark_step)
+
+
+def _train_round(plan: _Plan, batches: Iterator[torch.Tensor], k: int, step0: int,
+                 row: int, bar: tqdm | None) -> tuple[list[float], float]:
+    """``k`` optimiser steps from step ``step0``; returns the row's mean ``[loss, recon,
+    kl]`` over its images and the ``beta`` of its last step. Raises :class:`_NonFinite`
+    when the running loss is not finite (read every ``check_every`` steps)."""
+    plan.model.train()
+    sums = torch.zeros(3, device=plan.x_train.device)  # (loss, recon, kl) summed over images
+    seen = shown = 0
+    for s in range(1, k + 1):
+        idx = next(batches)
+        xb = plan.x_train[idx]  # (B, 1, 28, 28), gathered on the device
+        yb = plan.y_train[idx] if plan.y_train is not None else None
+        if plan.dynamic_binarize:
+            xb = torch.bernoulli(xb)
+        beta = _beta(plan.beta_at(step0 + s), f" The beta schedule returned it at step {step0 + s}.")
+        if plan.mark_step is not None:
+            plan.mark_step()
+        terms = plan.batch_terms(xb, yb)
+        loss = terms.recon + beta * terms.kl
+        plan.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        plan.optimizer.step()
+        sums += torch.stack((loss, terms.recon, terms.kl)).detach() * len(xb)
+        seen += len(xb)
+        if s % plan.check_every == 0 or s == k:
+            running = (sums[0] / seen).item()  # the one host sync per check_every steps
+            if not math.isfinite(running):
+                raise _NonFinite(
+                    f"Training stopped at step {step0 + s} (row {row}): the loss became "
+                    f"{running}. The model keeps its weights from before this row (step "
+                    f"{step0}). Try a smaller learning rate (lr={plan.lr:g} now), check the "
+                    "data for NaN, or lower beta.")
+            if bar is not None:
+                bar.update(s - shown)
+                shown = s
+                bar.set_postfix(row=row, loss=f"{running:.1f}")
+    return (sums / seen).tolist(), beta
+
+
 def fit(
-    model: Autoencoder | VAE,
+    model: _Model,
     x_train: torch.Tensor,
     x_test: torch.Tensor | None = None,
     *,
@@ -427,255 +512,112 @@ def fit(
     history: History | None = None,
     compile: bool | str = False,
 ) -> History:
-    """Train an ``Autoencoder`` (reconstruction loss) or any VAE (negative ELBO).
+    """Train any model of the course on its own objective (``model.loss_terms``).
 
     The one training loop of the course: plain, convolutional and conditional VAEs and
-    the autoencoder all train here. The budget is either a number of passes over the
-    data (``epochs``) or a number of optimiser steps (``steps``); a step budget gives a
-    model the same amount of training whatever the size of the data set, which is how
-    the notebooks train (the same notebook on 4,000 or 60,000 digits).
+    the autoencoder all train here, each step minimising ``recon + beta * kl`` of the
+    model's ``loss_terms``. The budget is either a number of passes over the data
+    (``epochs``) or a number of optimiser steps (``steps``); a step budget gives a model
+    the same amount of training whatever the size of the data set, which is how the
+    notebooks train. What happens on a NaN, Ctrl-C or an exception: see the module's
+    docstring.
 
     Args:
         model: the model; it is moved to ``device`` and trained in place.
-        x_train: float32 ``(N, 1, 28, 28)`` in ``[0, 1]`` (CPU or already on the device).
-            Another floating dtype (e.g. float64) is converted once to the model's dtype.
-        x_test: optional held-out images, same format; evaluated after every epoch (or
-            every ``eval_every`` steps).
-        epochs: number of passes over ``x_train``; one row of the history per pass.
-            Default 10 when neither ``epochs`` nor ``steps`` is given.
-        steps: number of optimiser steps instead (mutually exclusive with ``epochs``).
-            Batches run on across passes (a fresh shuffle at each pass); the history
-            gets one row per ``eval_every`` steps.
+        x_train: float ``(N, 1, 28, 28)`` in ``[0, 1]`` (CPU or already on the device;
+            another floating dtype is converted once to the model's dtype).
+        x_test: optional held-out images, same format; evaluated after every row.
+        epochs: passes over ``x_train``, one history row each (default 10 when neither
+            ``epochs`` nor ``steps`` is given).
+        steps: optimiser steps instead (not with ``epochs``); batches run on across
+            passes, a fresh shuffle each pass.
         eval_every: with ``steps``, the steps per history row (test evaluation,
             ``on_epoch_end`` call); default ``ceil(steps / 20)``.
         batch_size: images per step; the last, smaller batch of a pass is kept.
-        lr: learning rate of the default Adam optimiser (ignored if ``optimizer`` given).
-        beta: weight of the KL term (VAE only): a number >= 0, or a schedule, a function
-            ``beta(step) -> float`` of the optimiser step (1, 2, ..., counted on across
-            continued histories), e.g. KL annealing (Bowman et al. 2016, "Generating
-            Sentences from a Continuous Space", Section 3.1):
-            ``beta=lambda step: min(1.0, step / 2000)``. The history's losses use the
-            ``beta`` of their step (the test loss that of the row's last step).
-        y_train, y_test: int64 digit labels ``(N,)`` of ``x_train`` / ``x_test``, for a
-            conditional model (``model.conditional`` true) only.
-        optimizer: an optimiser over ``model.parameters()`` (or some of them, to train
-            part of the model); if ``None``, Adam(lr) with its fused implementation on CPU
-            and CUDA (one kernel for the whole update; the same algorithm as the default
-            Adam, several times faster per step). An optimiser that holds parameters of
-            another model (one made before a cell re-created the model) is refused.
+        lr: learning rate of the default Adam (ignored when ``optimizer`` is given).
+        beta: weight of the KL term: a number >= 0, or a function ``beta(step)`` of the
+            optimiser step (1, 2, ..., counted on across continued histories), e.g. KL
+            annealing (Bowman et al. 2016, Section 3.1): ``lambda step: min(1.0, step /
+            2000)``. The history's losses use the ``beta`` of their step.
+        y_train, y_test: int64 labels ``(N,)``, for a conditional model only.
+        optimizer: an optimiser over (some of) ``model.parameters()``; default Adam(lr),
+            fused on CPU and CUDA. One over another model's parameters is refused.
         device: ``None`` for automatic (CUDA, then MPS, then CPU) or a device name.
-        dynamic_binarize: draw a fresh Bernoulli sample of every training image each
-            time it is used (dynamic binarisation).
+        dynamic_binarize: a fresh Bernoulli draw of every training image each time it is
+            used (dynamic binarisation).
         likelihood, sigma: see :func:`vae_utils.losses.elbo_loss`.
-        progress: show a tqdm progress bar with the current loss. ``None`` (default)
-            shows it unless the environment variable ``VAE_PROGRESS`` is ``"0"`` (the
-            course command sets that, so committed notebooks hold no widget output).
-        check_every: read the loss on the host every this many steps (progress bar
-            update and NaN check); larger means fewer GPU synchronisations.
-        on_epoch_end: called as ``on_epoch_end(epoch, model)`` after each history row
-            (e.g. to save a frame of a training GIF).
-        history: a :class:`History` to continue (rows and steps are numbered on from it);
-            its ``stopped`` is reset, so it says how this run ended.
-        compile: ``False`` (default) runs eagerly. ``True`` compiles the forward pass and
-            loss of a training step with ``torch.compile`` (its backward is compiled
-            too); a string picks ``torch.compile``'s mode, e.g. ``"reduce-overhead"``,
-            which on a GPU also records each step as a CUDA graph. Same maths, same
-            results up to float rounding; the first steps pay the compilation (tens of
-            seconds on a laptop CPU), so it pays off only for long runs.
-            ``benchmarks/README.md`` has measured numbers.
+        progress: a tqdm progress bar; ``None`` shows it unless ``VAE_PROGRESS=0``.
+        check_every: read the loss on the host every this many steps (progress bar and
+            NaN check); larger means fewer GPU synchronisations.
+        on_epoch_end: called as ``on_epoch_end(epoch, model)`` after each history row.
+        history: a :class:`History` to continue; its ``stopped`` is reset.
+        compile: ``True`` or a ``torch.compile`` mode (``"reduce-overhead"``: CUDA graphs
+            on a GPU) compiles the step's forward pass and loss; same results up to float
+            rounding, after a compilation of tens of seconds (``benchmarks/README.md``).
 
     Returns:
-        :class:`History` of per-row train and test loss, reconstruction, KL, the
-        optimiser step reached and seconds (whole row, and its training and test parts).
-        If the training loss becomes NaN or infinite, or a row ends with non-finite
-        weights or a non-finite test loss, training stops with a message, the model gets
-        back the weights it had at the end of the last good row (weights that were
-        checked to be finite), and that bad row is not recorded
-        (``history.stopped == "nan"``). Ctrl-C stops training and returns the history
-        so far (``history.stopped == "interrupted"``).
+        The :class:`History`: per-row train and test loss, reconstruction and KL, the
+        optimiser step reached, and seconds.
 
     Raises:
-        TypeError, ValueError: data of the wrong type, shape or range (values must lie in
-            ``[0, 1]``; NaN, empty data and uint8/bool images are refused), labels
-            missing, unexpected or out of range, both ``epochs`` and ``steps`` given, bad
-            hyper-parameters (``beta`` negative, NaN or infinite, also when a schedule
-            returns it: the message names the step), an ``optimizer`` over another
-            model's parameters, a non-callable ``on_epoch_end``, or a model whose weights
-            are already NaN or infinite. All of these are checked before the first step.
+        TypeError, ValueError: before the first step, for data of the wrong type, shape
+            or range, labels missing or unexpected, both budgets, bad hyper-parameters,
+            an optimiser over another model, a non-callable ``on_epoch_end``, or weights
+            that are already NaN. A ``beta`` schedule that returns a bad value raises
+            during training, naming the step.
         RuntimeError: the requested device is not available.
-        Exception: whatever ``on_epoch_end`` (or a ``beta`` schedule, or torch) raises
-            during training propagates, but the finished rows are not lost: the
-            exception carries the history as ``err.history`` (``stopped == "error"``),
-            the same object as ``history=`` if one was passed, and a note in its
-            traceback says how to get it back (``history = err.history`` in an
-            ``except`` block, or ``history = sys.last_value.history`` right after the
-            error in a notebook). The model keeps its current weights.
+        Exception: whatever ``on_epoch_end`` or torch raises, with ``err.history``.
     """
-    _check_model(model, "fit")
-    _check_data(x_train, "x_train")
-    _check_data(x_test, "x_test")
-    _check_labels(model, x_train, y_train, "y_train")
-    _check_labels(model, x_test, y_test, "y_test")
-    if epochs is not None and steps is not None:
-        raise ValueError(f"give a budget of epochs or of steps, not both; got epochs={epochs!r} "
-                         f"and steps={steps!r}.")
-    if steps is None and eval_every is not None:
-        raise ValueError("eval_every goes with steps=; with epochs= the history has one row "
-                         "per epoch.")
-    if epochs is None and steps is None:
-        epochs = 10
-    for name, value in (("epochs", epochs), ("steps", steps), ("eval_every", eval_every),
-                        ("batch_size", batch_size), ("check_every", check_every)):
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                                  or value < 1):
-            raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    beta_at = beta if callable(beta) else (lambda step, b=_check_beta(beta, ""): b)
-    if likelihood not in ("bernoulli", "gaussian"):
-        raise ValueError(f"likelihood must be 'bernoulli' or 'gaussian'; got {likelihood!r}.")
-    if not isinstance(compile, bool | str):
-        raise TypeError(f"compile must be True, False or a torch.compile mode name such as "
-                        f"'reduce-overhead'; got {compile!r}.")
-    if optimizer is None:
-        _check_number(lr, "lr (the learning rate)", positive=True)
-    else:
-        _check_optimizer(optimizer, model)
-    _check_number(sigma, "sigma (the pixel standard deviation)", positive=True)
-    if on_epoch_end is not None and not callable(on_epoch_end):
-        raise TypeError(f"on_epoch_end must be a function called as on_epoch_end(epoch, model); "
-                        f"got {_type_name(on_epoch_end)} {on_epoch_end!r}. Pass the function "
-                        "itself (on_epoch_end=snapshot), not what calling it returns.")
-    if history is not None and not isinstance(history, History):
-        raise TypeError(f"history must be a vae_utils History to continue (what fit returned) "
-                        f"or None; got {_type_name(history)}. For a saved dict use "
-                        "History.from_dict(d).")
-    for name, value in (("dynamic_binarize", dynamic_binarize), ("progress", progress)):
-        if not isinstance(value, bool) and not (name == "progress" and value is None):
-            raise TypeError(f"{name} must be True or False; got {value!r}.")
-    if not _weights_finite(model):
-        raise ValueError(f"the {type(model).__name__}'s weights already contain NaN or infinite "
-                         "values, so training cannot start. Build a new model (re-run the cell "
-                         "that creates it) or load a checkpoint (vae_utils.load_checkpoint).")
-
-    dev = get_device(device)
-    model.to(dev)
-    dtype = _model_dtype(model)
-    x_train = x_train.to(dev, dtype)  # once: every batch below is an index into device memory
-    x_test = x_test.to(dev, dtype) if x_test is not None else None
-    y_train = y_train.to(dev, torch.int64) if y_train is not None else None
-    y_test = y_test.to(dev, torch.int64) if y_test is not None else None
-    if optimizer is None:
-        optimizer = _default_adam(model, lr, dev)
+    plan = _fit_plan(model, x_train, x_test, epochs=epochs, steps=steps, eval_every=eval_every,
+                     batch_size=batch_size, lr=lr, beta=beta, y_train=y_train, y_test=y_test,
+                     optimizer=optimizer, device=device, dynamic_binarize=dynamic_binarize,
+                     likelihood=likelihood, sigma=sigma, check_every=check_every,
+                     on_epoch_end=on_epoch_end, history=history, compile=compile,
+                     progress=progress)
     history = history if history is not None else History()
     history.stopped = None  # a continued run says how *it* ended
-    first_row = (history.epoch[-1] + 1) if history.epoch else 1
+    row = (history.epoch[-1] + 1) if history.epoch else 1
     step0 = history.step[-1] if history.step else 0
-    n = len(x_train)
-    steps_per_epoch = math.ceil(n / batch_size)
-    if steps is None:
-        round_steps, total_steps = steps_per_epoch, epochs * steps_per_epoch
-    else:
-        round_steps, total_steps = (eval_every or math.ceil(steps / 20)), steps
-
-    def batch_terms(xb: torch.Tensor, yb: torch.Tensor | None
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-        return _batch_terms(model, xb, yb, likelihood, sigma)
-
-    mark_step = None
-    if compile is not False:
-        mode = None if compile is True else compile
-        # dynamic=False: one graph for the full batches and one for the smaller last batch.
-        batch_terms = torch.compile(batch_terms, mode=mode, dynamic=False)
-        if dev.type == "cuda" and mode is not None and "reduce-overhead" in mode:
-            mark_step = torch.compiler.cudagraph_mark_step_begin  # one CUDA graph per step
-
-    bar = None
-    if progress is None:
-        progress = os.environ.get("VAE_PROGRESS", "1") != "0"
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=total_steps, desc=type(model).__name__, unit="step", leave=True)
-
-    batches = _index_batches(n, batch_size, dev)
+    show = _env.progress_default() if progress is None else progress
+    bar = tqdm(total=plan.total_steps, desc=type(model).__name__, unit="step") if show else None
+    batches = _index_batches(len(plan.x_train), batch_size, plan.x_train.device)
     done = 0  # steps taken in this call
-    row = first_row
-    good_weights = _copy_weights(model)  # checked finite above; renewed after every good row
+    good_weights = _copy_weights(model)  # checked finite; renewed after every good row
     try:
-        while done < total_steps:
-            k = min(round_steps, total_steps - done)
-            if done and not _weights_finite(model):  # on_epoch_end changed the weights
-                model.load_state_dict(good_weights)
-                history.stopped = "nan"
-                print(f"Training stopped before row {row}: the model's weights became NaN or "
-                      f"infinite after row {row - 1} (in on_epoch_end?). The model keeps its "
-                      f"weights from the end of row {row - 1} (step {step0 + done}).")
-                return history
-            model.train()
+        while done < plan.total_steps:
+            if done and not _weights_finite(model):
+                raise _NonFinite(f"Training stopped before row {row}: the model's weights "
+                                 f"became NaN or infinite after row {row - 1} (in "
+                                 f"on_epoch_end?). The model keeps its weights from the end of "
+                                 f"row {row - 1} (step {step0 + done}).")
+            k = min(plan.round_steps, plan.total_steps - done)
             start = time.perf_counter()
-            sums = torch.zeros(3, device=dev)  # (loss, recon, kl) summed over images
-            seen = 0
-            for s in range(1, k + 1):
-                idx = next(batches)
-                xb = x_train[idx]  # (B, 1, 28, 28), gathered on the device
-                yb = y_train[idx] if y_train is not None else None
-                if dynamic_binarize:
-                    xb = torch.bernoulli(xb)
-                step_beta = _check_beta(beta_at(step0 + done + s), f" at step {step0 + done + s}")
-                if mark_step is not None:
-                    mark_step()
-                recon, kl = batch_terms(xb, yb)
-                loss = recon + step_beta * kl
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                sums += torch.stack((loss, recon, kl)).detach() * len(xb)
-                seen += len(xb)
-                if s % check_every == 0 or s == k:
-                    running = (sums[0] / seen).item()  # the one host sync per check_every steps
-                    if not math.isfinite(running):
-                        model.load_state_dict(good_weights)
-                        history.stopped = "nan"
-                        print(f"Training stopped at step {step0 + done + s} (row {row}): the loss "
-                              f"became {running}. The model keeps its weights from before this "
-                              f"row (step {step0 + done}). Try a smaller learning rate "
-                              f"(lr={lr:g} now), check the data for NaN, or lower beta.")
-                        return history
-                    if bar is not None:
-                        bar.update(done + s - bar.n)
-                        bar.set_postfix(row=row, loss=f"{running:.1f}")
+            train, beta_now = _train_round(plan, batches, k, step0 + done, row, bar)
             done += k
-            train = (sums / seen).tolist()  # host sync: the row's steps have all finished
             train_seconds = time.perf_counter() - start
-            test = (_evaluate(model, x_test, y_test, step_beta, 1000, likelihood, sigma)
-                    if x_test is not None else {"loss": math.nan, "recon": math.nan, "kl": math.nan})
-            seconds = time.perf_counter() - start
-            weights_ok = _weights_finite(model)
-            if not (weights_ok and (x_test is None or math.isfinite(test["loss"]))):
-                model.load_state_dict(good_weights)
-                history.stopped = "nan"
-                what = ("the model's weights became NaN or infinite" if not weights_ok else
-                        f"the test loss became {test['loss']}")
-                print(f"Training stopped at step {step0 + done} (row {row}): {what}. The model "
-                      f"keeps its weights from before this row (step {step0 + done - k}), and "
-                      f"the row is not recorded. Try a smaller learning rate (lr={lr:g} now) "
-                      "or lower beta.")
-                return history
+            test = (_evaluate(model, plan.x_test, plan.y_test, beta_now, 1000, likelihood,
+                              plan.sigma) if plan.x_test is not None else
+                    {"loss": math.nan, "recon": math.nan, "kl": math.nan})
+            bad = ("the model's weights became NaN or infinite" if not _weights_finite(model)
+                   else f"the test loss became {test['loss']}"
+                   if plan.x_test is not None and not math.isfinite(test["loss"]) else None)
+            if bad:
+                raise _NonFinite(f"Training stopped at step {step0 + done} (row {row}): {bad}. "
+                                 f"The model keeps its weights from before this row (step "
+                                 f"{step0 + done - k}), and the row is not recorded. Try a "
+                                 f"smaller learning rate (lr={plan.lr:g} now) or lower beta.")
             good_weights = _copy_weights(model)
-            history.epoch.append(row)
-            history.step.append(step0 + done)
-            history.train_loss.append(train[0])
-            history.train_recon.append(train[1])
-            history.train_kl.append(train[2])
-            history.test_loss.append(test["loss"])
-            history.test_recon.append(test["recon"])
-            history.test_kl.append(test["kl"])
-            history.seconds.append(seconds)
-            history.train_seconds.append(train_seconds)
-            history.test_seconds.append(seconds - train_seconds)
+            history.append_row(row, step0 + done, train, test, time.perf_counter() - start,
+                               train_seconds)
             if bar is not None:
                 bar.set_postfix(row=row, train=f"{train[0]:.1f}", test=f"{test['loss']:.1f}")
             if on_epoch_end is not None:
                 on_epoch_end(row, model)
             row += 1
+    except _NonFinite as stop:
+        model.load_state_dict(good_weights)
+        history.stopped = "nan"
+        print(stop)
     except KeyboardInterrupt:
         history.stopped = "interrupted"
         print(f"Training interrupted after {len(history)} finished row(s) (step "
@@ -691,7 +633,7 @@ def fit(
     return history
 
 
-def save_checkpoint(path: str | Path, model: Autoencoder | VAE,
+def save_checkpoint(path: str | Path, model: _Model,
                     history: History | None = None) -> Path:
     """Save a model's class, constructor arguments, weights and (optionally) history.
 
@@ -723,10 +665,11 @@ def save_checkpoint(path: str | Path, model: Autoencoder | VAE,
 
 
 def _model_classes() -> dict[str, type]:
-    """The course's model classes by name: ``Autoencoder``, ``VAE`` and every subclass
-    of them (convolutional, conditional, ...), so checkpoints of new models load too."""
+    """The course's model classes by name: ``Autoencoder``, every :class:`GaussianVAE`
+    (``VAE``, ``ConvVAE``, ``ConditionalVAE``, ...) and their subclasses, so checkpoints
+    of new models load too."""
     found: dict[str, type] = {}
-    todo: list[type] = [Autoencoder, VAE]
+    todo: list[type] = [Autoencoder, GaussianVAE]
     while todo:
         cls = todo.pop()
         found.setdefault(cls.__name__, cls)
@@ -734,9 +677,9 @@ def _model_classes() -> dict[str, type]:
     return found
 
 
-def load_checkpoint(path: str | Path, model: Autoencoder | VAE | None = None,
+def load_checkpoint(path: str | Path, model: _Model | None = None,
                     map_location: str | torch.device = "cpu",
-                    ) -> tuple[Autoencoder | VAE, History | None]:
+                    ) -> tuple[_Model, History | None]:
     """Load a checkpoint written by :func:`save_checkpoint`, with ``weights_only=True``.
 
     Args:
