@@ -8,17 +8,11 @@ import torch
 
 matplotlib.use("Agg")
 
-from vae_utils.latent import (  # noqa: E402
-    decode_grid,
-    interpolate,
-    kl_per_dimension,
-    latent_grid,
-    lerp,
-    plot_latent_grid,
-    slerp,
-)
+from vae_utils.evaluation import kl_per_dimension  # noqa: E402
+from vae_utils.latent import decode_grid, interpolate, latent_grid, lerp, slerp  # noqa: E402
 from vae_utils.losses import kl_to_standard_normal  # noqa: E402
 from vae_utils.models import VAE  # noqa: E402
+from vae_utils.plots import plot_latent_grid  # noqa: E402
 
 
 def test_quantile_grid_matches_normal_inverse_cdf():
@@ -33,6 +27,19 @@ def test_quantile_grid_matches_normal_inverse_cdf():
     # Symmetric about 0 and strictly increasing.
     assert torch.allclose(grid.coords, -grid.coords.flip(0), atol=1e-6)
     assert bool((grid.coords.diff() > 0).all())
+
+
+def test_quantile_grid_far_in_the_tails_is_finite():
+    """Review finding: latent_grid(5, lo=1e-300) gave -inf codes (Normal.icdf computes
+    erfinv(2p - 1), and 2p - 1 rounds to -1 for p < 1e-16)."""
+    for lo, hi in ((1e-300, 0.95), (5e-324, 0.5), (0.05, 1 - 2 ** -53), (1e-20, 1 - 1e-16)):
+        grid = latent_grid(5, lo=lo, hi=hi)
+        assert bool(torch.isfinite(grid.z).all()), (lo, hi)
+        assert bool((grid.coords.diff() > 0).all()), (lo, hi)
+    # reference: Phi(z) = erfc(-z / sqrt(2)) / 2, accurate in the lower tail
+    z = latent_grid(5, lo=1e-300).coords[0].item()
+    assert 0.5 * math.erfc(-z / math.sqrt(2)) == pytest.approx(1e-300, rel=1e-3)
+    assert z == pytest.approx(-37.0471, abs=1e-3)
 
 
 def test_grid_row_order_is_image_order():
@@ -146,10 +153,54 @@ def test_slerp_preserves_norm_and_angle_is_proportional_to_t():
 def test_slerp_falls_back_to_lerp_for_parallel_and_zero_vectors():
     z0 = torch.tensor([1.0, 2.0])
     t = torch.linspace(0, 1, 5)
-    for z1 in (2.0 * z0, z0 + 1e-9, -z0, torch.zeros(2)):
+    for z1 in (2.0 * z0, z0 + 1e-9, torch.zeros(2)):
         path = slerp(z0, z1, t)
         assert torch.isfinite(path).all()
         assert torch.allclose(path, lerp(z0, z1, t))
+    # one dimension: opposite codes have no plane to turn in
+    assert torch.allclose(slerp(torch.tensor([2.0]), torch.tensor([-1.0]), t),
+                          lerp(torch.tensor([2.0]), torch.tensor([-1.0]), t))
+
+
+def _angle(u, v):
+    """The angle between two vectors in float64, accurate near pi (unlike arccos)."""
+    u, v = u.double() / u.double().norm(), v.double() / v.double().norm()
+    return math.pi - 2 * math.asin(min(1.0, (u + v).norm().item() / 2))
+
+
+def test_slerp_of_nearly_opposite_float32_unit_codes_stays_on_the_sphere():
+    """Review finding: the angle from arccos of a float32 cosine took the path of nearly
+    opposite unit codes off the sphere (norm off by 0.13), and exactly opposite codes fell
+    back to lerp, through 0."""
+    g = torch.Generator().manual_seed(0)
+    t = torch.linspace(0, 1, 11)
+    for gap in (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 0.0):
+        z0 = torch.randn(20, generator=g)
+        z0 = z0 / z0.norm()
+        z1 = -z0 + gap * torch.randn(20, generator=g)
+        z1 = z1 / z1.norm()
+        path = slerp(z0, z1, t)
+        assert path.dtype == torch.float32
+        assert (path.double().norm(dim=1) - 1).abs().max().item() < 1e-6, gap
+        assert torch.allclose(path[0], z0, atol=1e-6) and torch.allclose(path[-1], z1, atol=1e-6)
+        omega = _angle(z0, z1)  # pi for gap = 0
+        for tk, zk in zip(t.tolist(), path):  # the angle to z0 grows linearly with t
+            assert _angle(z0, zk) == pytest.approx(tk * omega, abs=1e-5), (gap, tk)
+    # float64 codes: on the sphere to float64 rounding
+    z0 = torch.randn(20, generator=g, dtype=torch.float64)
+    z0 = z0 / z0.norm()
+    z1 = -z0 + 1e-5 * torch.randn(20, generator=g, dtype=torch.float64)
+    z1 = z1 / z1.norm()
+    assert (slerp(z0, z1, t.double()).norm(dim=1) - 1).abs().max().item() < 1e-12
+
+
+def test_slerp_of_opposite_codes_of_unequal_norms_interpolates_the_norms():
+    z0 = torch.tensor([3.0, 4.0, 0.0])  # norm 5
+    t = torch.linspace(0, 1, 5)
+    path = slerp(z0, -0.2 * z0, t)  # norm 1, exactly opposite
+    assert torch.allclose(path.norm(dim=1), (1 - t) * 5 + t * 1, atol=1e-5)
+    assert torch.allclose(path[0], z0) and torch.allclose(path[-1], -0.2 * z0, atol=1e-6)
+    assert path[2] @ z0 == pytest.approx(0.0, abs=1e-5)  # half way: a quarter turn
 
 
 def test_interpolate_shapes_methods_and_errors():

@@ -19,15 +19,7 @@ from .conv_vae import ConvVAE
 from .data import MNISTData, MNISTFallbackWarning, MNISTFileError, binarize, default_data_dir, load_mnist
 from .evaluation import ActiveUnits, active_units, iwae_bound, kl_per_dimension, log_importance_weights
 from .gif import add_caption, bounce, hstack_frames, images_to_frame, save_gif, to_uint8
-from .latent import (
-    LatentGrid,
-    decode_grid,
-    interpolate,
-    latent_grid,
-    lerp,
-    plot_latent_grid,
-    slerp,
-)
+from .latent import LatentGrid, decode_grid, interpolate, latent_grid, lerp, slerp
 from .losses import (ELBOLoss, bernoulli_nll, check_targets, elbo_loss, gaussian_nll, kl_to_standard_normal,
                      reconstruction_nll)
 from .models import VAE, Autoencoder, GaussianVAE, LogWeights, reparameterize
@@ -35,6 +27,7 @@ from .ood_data import OODSets, load_fashion_mnist, load_ood_sets
 from .plots import (
     figures_dir,
     plot_image_grid,
+    plot_latent_grid,
     plot_latent_scatter,
     plot_loss_curves,
     plot_reconstructions,

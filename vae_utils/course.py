@@ -19,22 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+from . import _checks
+from ._env import project_root
+
 __all__ = ["execute_notebook", "find_notebooks", "main", "project_root", "run_notebook"]
-
-
-def project_root(start: Path | None = None) -> Path:
-    """The course checkout: the nearest folder up from ``start`` (default: the working
-    directory) holding ``pyproject.toml`` and ``notebooks/``.
-
-    Raises:
-        FileNotFoundError: no such folder at or above ``start``.
-    """
-    here = Path(start if start is not None else Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "pyproject.toml").is_file() and (folder / "notebooks").is_dir():
-            return folder
-    raise FileNotFoundError(f"no course checkout (a folder with pyproject.toml and notebooks/) "
-                            f"at or above {here}; run this from inside the course folder.")
 
 
 def find_notebooks(root: Path) -> list[Path]:
@@ -80,7 +68,7 @@ def kernel_env(path: Path | str) -> dict[str, str]:
     """The environment of the kernel that runs ``path``: this process's, and for a solved
     notebook (``notebooks/solutions/``) also ``NBGRADER_EXECUTION=autograde``, the setting
     under which nbgrader's autograder runs it. Every check cell then raises when its answer
-    does not pass (:func:`vae_utils.exercises.checking.grading`), so running the solved
+    does not pass (:func:`vae_utils._env.grading`), so running the solved
     notebooks proves that each checker accepts its solution."""
     env = dict(os.environ)
     if Path(path).parent.name == "solutions":
@@ -96,8 +84,7 @@ def _check_notebook(path: Path | str, timeout: int) -> Path:
         raise FileNotFoundError(f"no notebook at {path}; check the path (notebooks/NN_name.ipynb).")
     if path.suffix != ".ipynb":
         raise ValueError(f"{path} is not a Jupyter notebook (.ipynb).")
-    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
-        raise ValueError(f"timeout must be a positive number of seconds per cell; got {timeout!r}.")
+    _checks.positive_int(timeout, "timeout (seconds per cell)")
     return path
 
 
@@ -113,7 +100,6 @@ def run_notebook(path: Path, *, inplace: bool = False, timeout: int = 900) -> fl
     """
     import nbformat
 
-    path = _check_notebook(path, timeout)
     nb, seconds = execute_notebook(path, timeout=timeout)
     if inplace:
         nbformat.write(nb, path)

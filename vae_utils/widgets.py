@@ -11,7 +11,6 @@ others stay fixed (a latent traversal; Higgins et al. 2017, "beta-VAE", Figure 1
 from __future__ import annotations
 
 import io
-import math
 import numbers
 from collections.abc import Sequence
 
@@ -21,16 +20,18 @@ import torch
 from matplotlib.figure import Figure
 from torchvision.utils import make_grid
 
+from . import _checks
 from .gif import to_uint8
+from .models import _Model
+from .plots import save_figure
 
 __all__ = ["LatentExplorer", "plot_traversal", "traversal_codes"]
 
 
-def _check_dims(model: torch.nn.Module, dims: Sequence[int]) -> tuple[int, ...]:
-    latent_dim = getattr(model, "latent_dim", None)
-    if latent_dim is None:
-        raise TypeError(f"expected a vae_utils VAE or Autoencoder; got {type(model).__name__}.")
-    return _check_dim_indices(latent_dim, dims)
+def _check_model(model: object, who: str) -> None:
+    if not isinstance(model, _Model):
+        raise TypeError(f"{who} needs a vae_utils VAE or Autoencoder; got "
+                        f"{_checks.type_name(model)}.")
 
 
 def _check_dim_indices(latent_dim: int, dims: Sequence[int]) -> tuple[int, ...]:
@@ -41,7 +42,7 @@ def _check_dim_indices(latent_dim: int, dims: Sequence[int]) -> tuple[int, ...]:
         raise TypeError(f"dims must be a sequence of dimension indices such as (0, 1); got "
                         f"{dims!r}. For one dimension write dims=({dims!r},).")
     dims = tuple(dims)
-    if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in dims):
+    if not all(_checks.is_int(d) for d in dims):
         raise TypeError(f"dims must hold integer indices (0-based) such as (0, 1); got {dims!r}.")
     dims = tuple(int(d) for d in dims)
     if not dims:
@@ -80,13 +81,9 @@ def _as_values(values: object, name: str) -> torch.Tensor:
 @torch.no_grad()
 def _decode(model: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
     """Codes ``(N, D)`` -> pixel probabilities ``(N, 1, 28, 28)`` on the CPU, eval mode."""
-    first = next(model.parameters())
-    was_training = model.training
-    model.eval()
-    try:
-        return torch.sigmoid(model.decode(z.to(first.device, first.dtype))).float().cpu()
-    finally:
-        model.train(was_training)
+    device, dtype = _checks.device_dtype(model)
+    with _checks.eval_mode(model):
+        return torch.sigmoid(model.decode(z.to(device, dtype))).float().cpu()
 
 
 def traversal_codes(latent_dim: int, dims: Sequence[int], values: torch.Tensor,
@@ -110,7 +107,7 @@ def traversal_codes(latent_dim: int, dims: Sequence[int], values: torch.Tensor,
             ``0..latent_dim-1``; ``values`` empty or not finite; ``base_z`` not
             ``latent_dim`` finite values.
     """
-    if not isinstance(latent_dim, numbers.Integral) or isinstance(latent_dim, bool):
+    if not _checks.is_int(latent_dim):
         raise TypeError(f"latent_dim must be an integer (the model's D); got {latent_dim!r}.")
     if latent_dim < 1:
         raise ValueError(f"latent_dim must be >= 1; got {latent_dim}.")
@@ -150,9 +147,8 @@ def plot_traversal(model: torch.nn.Module, dims: Sequence[int] = (0, 1),
         ValueError: ``dims`` outside ``0..D-1``, repeated or empty; ``base_z`` of the wrong
             size or not finite; ``values`` empty or not finite.
     """
-    from .plots import save_figure
-
-    dims = _check_dims(model, dims)
+    _check_model(model, "plot_traversal")
+    dims = _check_dim_indices(model.latent_dim, dims)
     base = _base(model, base_z)
     values = torch.linspace(-3, 3, 9) if values is None else _as_values(values, "values")
     if values.numel() == 0:
@@ -202,7 +198,8 @@ class LatentExplorer:
 
     Raises:
         ImportError: ipywidgets is not installed.
-        TypeError: ``model`` is not a vae_utils model, or ``dims`` not integers.
+        TypeError: ``model`` is not a vae_utils model, ``dims`` not integers, or ``span``
+            or ``step`` not a number.
         ValueError: bad ``dims``, ``base_z`` (wrong size, NaN), ``span`` (not a finite
             number > 0), ``step`` (not a finite number in (0, span]) or ``scale`` (not a
             positive integer).
@@ -215,23 +212,18 @@ class LatentExplorer:
             import ipywidgets as widgets
         except ImportError as err:  # pragma: no cover - ipywidgets is a dependency
             raise ImportError("LatentExplorer needs ipywidgets: pip install ipywidgets") from err
-        for name, value in (("span", span), ("step", step)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                    or not (value > 0 and math.isfinite(value)):
-                raise ValueError(f"{name} must be a finite number > 0; got {value!r}.")
+        span = _checks.number(span, "span", positive=True)
+        step = _checks.number(step, "step", positive=True)
         if step > span:
             raise ValueError(f"step (the slider resolution) must be at most span={span}; got "
                              f"{step}.")
-        if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
-            raise ValueError(f"scale must be a positive integer; got {scale!r}.")
-        if not callable(getattr(model, "decode", None)):
-            raise TypeError(f"LatentExplorer needs a vae_utils VAE or Autoencoder; got "
-                            f"{type(model).__name__}.")
+        scale = _checks.positive_int(scale, "scale")
+        _check_model(model, "LatentExplorer")
         self.model = model
-        self.dims = _check_dims(model, dims)
+        self.dims = _check_dim_indices(model.latent_dim, dims)
         self.base_z = _base(model, base_z)
-        self.span = float(span)
-        self.scale = int(scale)
+        self.span = span
+        self.scale = scale
         self.sliders = [
             widgets.FloatSlider(value=float(np.clip(float(self.base_z[d]), -span, span)), min=-span,
                                 max=span, step=step, description=f"z{d + 1}",
