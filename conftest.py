@@ -1,5 +1,21 @@
 """Test-command settings shared by the unit tests and the notebooks run under nbval.
 
+Two commands, told apart by the ``slow`` marker (registered in ``pyproject.toml``):
+
+* ``python -m pytest -m "not slow"``: the fast loop for daily work, the unit tests of
+  ``tests/`` in about a minute on a 2-core CPU. No notebook runs and no kernel starts;
+  the benchmarks' ``--quick`` runs and the tests of more than a few seconds are left out;
+* ``python -m pytest``: everything, as CI runs it. nbval executes every notebook in
+  ``notebooks/`` (``testpaths``) on the offline digits, the notebook passes in ``tests/``
+  run them again (at full size, with the lessons' claims checked), and the slow unit
+  tests run too.
+
+Slow are every notebook item (``pytest_collection_modifyitems`` below marks them: nbval
+collects the notebooks itself, so no decorator can), and in ``tests/`` whatever starts a
+kernel or runs a benchmark, and the tests that take more than about 3 s, each marked in
+its own file (``pytestmark = pytest.mark.slow`` or ``@pytest.mark.slow``). A new slow
+test is marked the same way, or made faster.
+
 Set before any notebook kernel starts (kernels inherit the environment):
 
 * ``VAE_FIGURES_DIR``: a temporary folder, so the figures the notebooks save do not
@@ -32,6 +48,14 @@ def pytest_configure(config):
     os.environ["VAE_OFFLINE"] = "1"
     os.environ.setdefault("VAE_PROGRESS", "0")
     os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
+def pytest_collection_modifyitems(config, items):
+    # nbval's cell items: the notebooks themselves are slow.
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -1,5 +1,7 @@
-"""Shared fixtures: the real offline MNIST digits, loaded once per test session."""
+"""Shared fixtures: the real offline MNIST digits, loaded once per test session, and a
+private figures folder for the tests that draw."""
 
+import sys
 import warnings
 
 import pytest
@@ -23,3 +25,15 @@ def _seed(monkeypatch):
     monkeypatch.delenv("VAE_OFFLINE", raising=False)
     torch.manual_seed(0)
     yield
+
+
+@pytest.fixture
+def figures(tmp_path, monkeypatch):
+    """Figures saved by plain name go to the test's own ``tmp_path`` (``VAE_FIGURES_DIR``),
+    and every figure the test drew is closed after it. A module that draws uses it with
+    ``pytestmark = pytest.mark.usefixtures("figures")``."""
+    monkeypatch.setenv("VAE_FIGURES_DIR", str(tmp_path))
+    yield tmp_path
+    pyplot = sys.modules.get("matplotlib.pyplot")  # loaded by the test if it drew
+    if pyplot is not None:
+        pyplot.close("all")

@@ -61,7 +61,9 @@ def test_recon_score_is_the_mean_bernoulli_nll_over_the_same_codes():
         g = torch.Generator().manual_seed(123)
         eps = torch.randn((k, *mu.shape), generator=g)
         z = mu + torch.exp(0.5 * logvar) * eps  # (k, B, D)
-        nll = torch.stack([bernoulli_nll(model.decode(z[i]), x) for i in range(k)])  # (k, B)
+        # the k draws decoded in one batch: a loop of 4,000 small decodes takes seconds
+        nll = bernoulli_nll(model.decode(z.reshape(k * len(x), -1)),
+                            x.repeat(k, 1, 1, 1)).view(k, len(x))  # (k, B)
     expected, se = nll.mean(0), nll.std(0) / math.sqrt(k)
     assert torch.all((got - expected).abs() < 5 * se + 1e-3), (got, expected, se)
 
@@ -149,7 +151,7 @@ def test_model_mode_is_restored_and_memory_is_bounded_for_10000_images():
 
 
 def test_trained_vae_scores_uniform_noise_above_test_digits(trained):
-    """The issue's test: AUROC of uniform noise vs test digits above 0.95 on the offline digits."""
+    """AUROC of uniform noise vs test digits above 0.95 on the offline digits."""
     model, x_test = trained
     noise = binarize(torch.rand(500, 1, 28, 28, generator=torch.Generator().manual_seed(0)),
                      "dynamic", generator=torch.Generator().manual_seed(1))

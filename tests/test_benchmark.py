@@ -1,8 +1,11 @@
-"""The training-speed benchmark (benchmarks/benchmark_training.py) and the fit options it measures.
+"""The training-speed benchmark (benchmarks/benchmark_training.py).
 
 The reference loop must really be the PyTorch example's (same weights, same loss, the
 same images), and ``--quick`` must produce well-formed, self-consistent output. Timings
-themselves are not asserted: the machine may be busy.
+themselves are not asserted: the machine may be busy. The fit options it measures (the
+train/test timing, fused Adam, ``compile``) are tested in ``test_train.py``.
+
+Slow (a ``--quick`` run trains two models): not in ``python -m pytest -m "not slow"``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import importlib.util
 import io
 import json
 import math
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -25,6 +27,8 @@ import vae_utils as vu
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "benchmark_training.py"
 UNTRAINED_LOSS = 784 * math.log(2)  # 543.4 nats: logits 0 and KL 0, what training must beat
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -143,55 +147,3 @@ def test_reference_dataset_gives_the_images_fit_trains_on(bench):
         assert isinstance(label, int)
         assert torch.equal(image, data.x_train[i])  # bit for bit
     assert torch.equal(data.test_set[299][0], data.x_test[299])
-
-
-def test_fit_times_train_and_test_parts_of_each_epoch(mnist):
-    data = mnist
-    torch.manual_seed(0)
-    history = vu.fit(vu.VAE(), data.x_train[:512], data.x_test[:256], epochs=2, progress=False,
-                     device="cpu")
-    assert len(history.train_seconds) == len(history.test_seconds) == 2
-    for total, train, test in zip(history.seconds, history.train_seconds, history.test_seconds):
-        assert train > 0 and test > 0
-        assert train + test == pytest.approx(total)
-    restored = vu.History.from_dict(history.as_dict())
-    assert restored.train_seconds == history.train_seconds
-
-
-def test_fit_default_fused_adam_matches_plain_adam(mnist):
-    """The default optimiser (fused Adam on CPU) is the same algorithm as torch's Adam."""
-    x_train, x_test = mnist.x_train[:512], mnist.x_test[:256]
-    results = []
-    for make_optimizer in (None, lambda m: torch.optim.Adam(m.parameters(), lr=1e-3)):
-        torch.manual_seed(0)
-        model = vu.VAE()
-        optimizer = make_optimizer(model) if make_optimizer else None
-        torch.manual_seed(1)  # same batches, same eps
-        history = vu.fit(model, x_train, x_test, epochs=2, optimizer=optimizer, progress=False,
-                         device="cpu")
-        results.append((history.train_loss, history.test_loss))
-    (fused_train, fused_test), (plain_train, plain_test) = results
-    assert fused_train[-1] < fused_train[0]  # it trained
-    assert fused_train == pytest.approx(plain_train, rel=1e-3)
-    assert fused_test == pytest.approx(plain_test, rel=1e-3)
-
-
-def test_fit_rejects_a_bad_compile_option(mnist):
-    with pytest.raises(TypeError, match="compile must be"):
-        vu.fit(vu.VAE(), mnist.x_train[:64], epochs=1, progress=False, compile=1)
-
-
-@pytest.mark.skipif(not os.environ.get("VAE_SLOW_TESTS"),
-                    reason="the first torch.compile takes about a minute on a 2-core CPU; "
-                           "set VAE_SLOW_TESTS=1 to run it")
-def test_fit_compiled_matches_eager(mnist):
-    x_train, x_test = mnist.x_train[:1024], mnist.x_test[:256]
-    losses = []
-    for compile in (False, True):
-        torch.manual_seed(0)
-        model = vu.VAE()
-        torch.manual_seed(1)
-        history = vu.fit(model, x_train, x_test, epochs=2, progress=False, device="cpu",
-                         compile=compile)
-        losses.append(history.test_loss)
-    assert losses[1] == pytest.approx(losses[0], rel=1e-2)

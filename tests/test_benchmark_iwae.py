@@ -1,6 +1,8 @@
 """The iwae_bound benchmark (benchmarks/benchmark_iwae.py): ``--quick`` runs, its report
 is well formed and self-consistent, and its two ways of computing ``L_k`` agree.
-Timings themselves are not asserted: the machine may be busy."""
+Timings themselves are not asserted: the machine may be busy.
+
+Slow (a ``--quick`` benchmark run): not in ``python -m pytest -m "not slow"``."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import contextlib
 import importlib.util
 import io
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -15,6 +18,8 @@ import pytest
 import torch
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "benchmark_iwae.py"
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -53,4 +58,21 @@ def test_quick_report_is_well_formed(quick_report):
 def test_both_ways_estimate_the_same_bound(quick_report):
     _, report = quick_report
     # L_100 of an untrained VAE on the same images, from different draws: within 1 nat
+    assert abs(report["agreement_nats"]) < 1.0
+
+
+def test_benchmark_quick_run_is_consistent(quick_report):
+    text, report = quick_report  # the fixture asserts that main returned 0
+    assert report["config"]["quick"] is True and report["config"]["threads"] == 1
+    peak = report["peak_gflops"]
+    assert peak > 0
+    for row in report["results"]:
+        assert row["pairs_per_second"] > 0
+        gflops = row["pairs_per_second"] * report["decoder_flops_per_pair"] / 1e9
+        assert math.isclose(row["gflops"], gflops, rel_tol=1e-6)
+        assert math.isclose(row["share_of_peak"], gflops / peak, rel_tol=1e-6)
+        assert f"{row['pairs_per_second']:,.0f}" in text
+    methods = {row["method"] for row in report["results"]}
+    assert methods == {"iwae_bound", "python loop over codes"}
+    # the library and the loop compute the same bound (the same model and images)
     assert abs(report["agreement_nats"]) < 1.0

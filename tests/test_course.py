@@ -3,7 +3,7 @@
 import nbformat
 import pytest
 
-from vae_utils.course import find_notebooks, main, project_root
+from vae_utils.course import execute_notebook, find_notebooks, main, project_root
 
 
 def _notebook(path, *sources):
@@ -24,6 +24,7 @@ def test_finds_notebooks_in_order(tmp_path):
                                                           "01_a_solutions.ipynb"]
 
 
+@pytest.mark.slow  # starts two kernels
 def test_runs_in_place_and_stops_at_the_failing_notebook(tmp_path, capsys):
     good = _notebook(tmp_path / "good.ipynb", "import os\nprint(os.getcwd())")
     bad = _notebook(tmp_path / "bad.ipynb", "raise ValueError('boom')")
@@ -48,3 +49,22 @@ def test_missing_notebook(tmp_path):
 def test_project_root_outside_a_checkout(tmp_path):
     with pytest.raises(FileNotFoundError, match="course checkout"):
         project_root(tmp_path)
+
+
+# ---------------------------------------------------------------- bad input
+# Bad input: each hostile input either gives the correct result or an error of the
+# documented type whose message says what was wrong and how to fix it.
+
+
+def test_course_refuses_what_is_not_a_notebook(tmp_path, capsys):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match="not a Jupyter notebook"):
+        execute_notebook(text)
+    with pytest.raises(FileNotFoundError, match="no notebook"):
+        execute_notebook(str(tmp_path / "missing.ipynb"))
+    assert main([str(text)]) == 1
+    assert "not a Jupyter notebook" in capsys.readouterr().err
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{not json")
+    assert main([str(broken)]) == 1

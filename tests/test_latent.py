@@ -3,6 +3,7 @@
 import math
 
 import matplotlib
+import numpy as np
 import pytest
 import torch
 
@@ -13,6 +14,8 @@ from vae_utils.latent import decode_grid, interpolate, latent_grid, lerp, slerp 
 from vae_utils.losses import kl_to_standard_normal  # noqa: E402
 from vae_utils.models import VAE  # noqa: E402
 from vae_utils.plots import plot_latent_grid  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("figures")
 
 
 def test_quantile_grid_matches_normal_inverse_cdf():
@@ -232,3 +235,31 @@ def test_kl_per_dimension_sums_to_the_closed_form_kl():
     assert kl_per_dimension(mu, logvar)[2].item() == 0.0
     with pytest.raises(ValueError):
         kl_per_dimension(mu, logvar[:, :5])
+
+
+# ---------------------------------------------------------------- bad input
+# Bad input: each hostile input either gives the correct result or an error of the
+# documented type whose message says what was wrong and how to fix it.
+
+
+def test_latent_helpers_refuse_bad_arguments():
+    model = VAE(latent_dim=2, hidden_dims=(8,))
+    with pytest.raises(TypeError, match="only build a grid when grid is None"):
+        decode_grid(model, latent_grid(n=3), n=5)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        decode_grid(model, torch.tensor([[0.0, float("nan")]]))
+    with pytest.raises(ValueError, match="span"):
+        latent_grid(kind="linear", span=float("inf"))
+    with pytest.raises(ValueError, match="finite"):
+        lerp(torch.zeros(2), torch.tensor([1.0, float("nan")]), 0.5)
+    with pytest.raises(TypeError, match=r"z.float\(\)"):
+        slerp(torch.zeros(2, dtype=torch.long), torch.ones(2, dtype=torch.long), 0.5)
+    with pytest.raises(ValueError, match="t must be finite"):
+        lerp(torch.zeros(2), torch.ones(2), float("nan"))
+    with pytest.raises(ValueError, match="B = 0"):
+        kl_per_dimension(torch.zeros(0, 3), torch.zeros(0, 3))
+    with pytest.raises(TypeError, match="torch.as_tensor"):
+        kl_per_dimension(np.zeros((2, 3)), torch.zeros(2, 3))
+    # mixed precision codes are promoted, not refused
+    path = interpolate(torch.zeros(2), torch.ones(2, dtype=torch.float64), steps=3)
+    assert path.dtype == torch.float64 and path[1].tolist() == [0.5, 0.5]

@@ -9,6 +9,7 @@ from torch.distributions import Bernoulli, Independent, Normal, kl_divergence
 
 from vae_utils.losses import (bernoulli_nll, check_targets, elbo_loss, gaussian_nll,
                               kl_to_standard_normal)
+from vae_utils.models import reparameterize
 
 
 def _random_posterior(b=16, d=5, scale=2.0):
@@ -116,4 +117,54 @@ def test_elbo_loss_rejects_bad_input():
     with pytest.raises(ValueError, match="likelihood"):
         elbo_loss(logits, torch.zeros(2, 1, 28, 28), mu, logvar, likelihood="poisson")
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        check_targets(torch.tensor([0.5, float("nan")]))
+
+
+# ---------------------------------------------------------------- bad input
+# Bad input: each hostile input either gives the correct result or an error of the
+# documented type whose message says what was wrong and how to fix it.
+
+
+def _batch(b=2, d=3):
+    return torch.zeros(b, 1, 28, 28), torch.full((b, 1, 28, 28), 0.5), torch.zeros(b, d), \
+        torch.zeros(b, d)
+
+
+def test_elbo_loss_on_an_empty_batch_raises():
+    with pytest.raises(ValueError, match="at least one image"):
+        elbo_loss(*_batch(b=0))
+    assert bernoulli_nll(*_batch(b=0)[:2]).shape == (0,)  # per-example: empty is fine
+
+
+@pytest.mark.parametrize("call", [
+    lambda lo, x, mu, lv: elbo_loss(lo.numpy(), x, mu, lv),
+    lambda lo, x, mu, lv: elbo_loss(lo, x.numpy(), mu, lv),
+    lambda lo, x, mu, lv: bernoulli_nll(lo, x.numpy()),
+    lambda lo, x, mu, lv: gaussian_nll(lo.numpy(), x),
+    lambda lo, x, mu, lv: kl_to_standard_normal(mu.numpy(), lv),
+    lambda lo, x, mu, lv: reparameterize(mu.numpy(), lv),
+    lambda lo, x, mu, lv: check_targets(x.numpy()),
+])
+def test_numpy_arrays_get_a_type_error_naming_the_fix(call):
+    with pytest.raises(TypeError, match="torch.as_tensor"):
+        call(*_batch())
+
+
+def test_losses_refuse_integer_tensors_and_bad_numbers():
+    logits, x, mu, logvar = _batch()
+    with pytest.raises(TypeError, match=r"x.float\(\) / 255"):
+        bernoulli_nll(logits, (x * 255).to(torch.uint8))
+    with pytest.raises(TypeError, match=r"mu.float\(\)"):
+        kl_to_standard_normal(mu.long(), logvar)
+    for beta in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(ValueError, match="beta"):
+            elbo_loss(logits, x, mu, logvar, beta=beta)
+    with pytest.raises(TypeError, match="beta"):
+        elbo_loss(logits, x, mu, logvar, beta="1")
+    for sigma in (float("inf"), float("nan"), 0.0):
+        with pytest.raises(ValueError, match="sigma"):
+            gaussian_nll(x, x, sigma)
+    with pytest.raises(ValueError, match="one row per image"):
+        elbo_loss(logits, x, mu[:1], logvar[:1])
+    with pytest.raises(ValueError, match="contain NaN"):
         check_targets(torch.tensor([0.5, float("nan")]))

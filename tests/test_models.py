@@ -1,10 +1,12 @@
 """Models and the reparameterisation trick."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from vae_utils.models import VAE, Autoencoder, reparameterize
+from vae_utils.train import load_checkpoint, save_checkpoint
 
 
 def test_gradients_reach_mu_and_logvar():
@@ -94,3 +96,58 @@ def test_bad_sizes_and_inputs(cls):
 def test_vae_decode_rejects_wrong_latent_size():
     with pytest.raises(ValueError, match=r"\(B, 20\)"):
         VAE().decode(torch.zeros(2, 3))
+
+
+# ---------------------------------------------------------------- bad input
+# Bad input: each hostile input either gives the correct result or an error of the
+# documented type whose message says what was wrong and how to fix it.
+
+
+@pytest.mark.parametrize("cls", [VAE, Autoencoder])
+def test_hidden_dims_must_be_a_sequence(cls):
+    with pytest.raises(TypeError, match=r"hidden_dims must be a sequence of ints such as \(400,\)"):
+        cls(20, 400)
+    with pytest.raises(TypeError, match="hidden_dims"):
+        cls(hidden_dims=(400.0,))
+    with pytest.raises(TypeError, match="latent_dim must be an integer"):
+        cls(latent_dim=2.5)
+
+
+def test_numpy_integer_sizes_are_plain_ints_in_the_config(tmp_path):
+    model = VAE(np.int64(3), [np.int64(16)])
+    assert model.config() == {"latent_dim": 3, "hidden_dims": [16]}
+    assert type(model.config()["latent_dim"]) is int
+    loaded, _ = load_checkpoint(save_checkpoint(tmp_path / "np.pt", model))  # weights_only load
+    assert loaded.latent_dim == 3
+
+
+@pytest.mark.parametrize("cls", [VAE, Autoencoder])
+@pytest.mark.parametrize("bad, error, match", [
+    (lambda x: x.numpy(), TypeError, r"torch.as_tensor\(x, dtype=torch.float32\)"),
+    (lambda x: (x * 255).to(torch.uint8), TypeError, r"x.float\(\) / 255"),
+    (lambda x: x > 0.5, TypeError, r"x.float\(\)"),
+    (lambda x: x.double(), TypeError, r"torch.float64 but the model's weights are torch.float32"),
+    (lambda x: torch.empty(x.shape, device="meta"), RuntimeError, r"x.to\(device\)"),
+])
+def test_model_inputs_get_errors_naming_the_fix(cls, bad, error, match):
+    model = cls(latent_dim=2, hidden_dims=(8,))
+    with pytest.raises(error, match=match):
+        model(bad(torch.rand(3, 1, 28, 28)))
+
+
+def test_decode_checks_codes_for_both_models():
+    for model in (VAE(latent_dim=2, hidden_dims=(8,)), Autoencoder(latent_dim=2, hidden_dims=(8,))):
+        with pytest.raises(ValueError, match=r"\(B, 2\).*unsqueeze"):
+            model.decode(torch.zeros(2))
+        with pytest.raises(TypeError, match="z must be a floating-point"):
+            model.decode(torch.zeros(3, 2, dtype=torch.long))
+
+
+def test_sample_refuses_bad_arguments():
+    model = VAE(latent_dim=2, hidden_dims=(8,))
+    with pytest.raises(TypeError, match="integer"):
+        model.sample(2.5)
+    with pytest.raises(ValueError, match="temperature"):
+        model.sample(4, temperature=float("nan"))
+    with pytest.raises(ValueError, match="temperature"):
+        model.sample(4, temperature=-1.0)

@@ -7,6 +7,8 @@ takes its torchvision path exactly as after a download. A cell that fails, or an
 assertion about an output that does not hold at full size, fails the test. The
 executed notebooks are not written back, and their figures go to the temporary
 ``VAE_FIGURES_DIR`` set by the root conftest.
+
+Slow (about four minutes on a 2-core CPU): not in ``python -m pytest -m "not slow"``.
 """
 
 import os
@@ -18,6 +20,8 @@ from vae_utils.course import execute_notebook, find_notebooks, project_root
 from vae_utils.full_size import make_full_size_mnist
 
 NOTEBOOKS = find_notebooks(project_root(Path(__file__).parent))
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")

@@ -4,19 +4,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from vae_utils.plots import (plot_image_grid, plot_latent_scatter, plot_loss_curves,  # noqa: E402
-                             plot_reconstructions, plot_samples, save_figure)
+from vae_utils.gif import images_to_frame, to_uint8  # noqa: E402
+from vae_utils.latent import latent_grid  # noqa: E402
+from vae_utils.plots import (plot_image_grid, plot_latent_grid, plot_latent_scatter,  # noqa: E402
+                             plot_loss_curves, plot_reconstructions, plot_samples, save_figure)
 from vae_utils.train import History  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _figures_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("VAE_FIGURES_DIR", str(tmp_path))
-    yield tmp_path
-    matplotlib.pyplot.close("all")
+pytestmark = pytest.mark.usefixtures("figures")  # saved figures go to tmp_path
 
 
 def test_image_grid_uses_make_grid_layout(tmp_path):
@@ -67,3 +65,57 @@ def test_save_figure_rejects_paths(tmp_path):
     with pytest.raises(ValueError, match="plain file name"):
         save_figure(fig, "../x.png")
     assert save_figure(fig, "plain").name == "plain.png"
+
+
+# ---------------------------------------------------------------- bad input
+# Bad input: each hostile input either gives the correct result or an error of the
+# documented type whose message says what was wrong and how to fix it.
+
+
+_LOGITS = torch.randn(4, 1, 28, 28) * 4
+_BYTES = (torch.rand(4, 1, 28, 28) * 255).round()
+
+
+@pytest.mark.parametrize("draw", [
+    lambda x: plot_image_grid(x),
+    lambda x: plot_samples(x),
+    lambda x: plot_reconstructions(torch.rand(4, 1, 28, 28), x),
+    lambda x: images_to_frame(x),
+    lambda x: to_uint8(x),
+    lambda x: plot_latent_grid(x, latent_grid(n=2)),
+])
+@pytest.mark.parametrize("bad, hint", [(_LOGITS, r"torch.sigmoid\(logits\)"),
+                                       (_BYTES, "divide them by 255")])
+def test_pictures_refuse_logits_and_0_255_pixels(draw, bad, hint):
+    with pytest.raises(ValueError, match=r"\[0, 1\].*" + hint):
+        draw(bad)
+
+
+def test_pictures_allow_float_rounding_and_refuse_nan():
+    x = torch.rand(4, 1, 28, 28)
+    x[0, 0, 0, 0], x[1, 0, 0, 0] = 1 + 1e-7, -1e-7  # float rounding of a sigmoid
+    assert images_to_frame(x).dtype == np.uint8
+    plot_image_grid(x)
+    x[2, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        plot_image_grid(x)
+    with pytest.raises(ValueError, match="NaN"):
+        to_uint8(x)
+    with pytest.raises(ValueError, match="no images"):
+        plot_image_grid(x[:0])
+
+
+def test_plot_helpers_refuse_bad_arguments():
+    with pytest.raises(ValueError, match="no rows"):
+        plot_loss_curves(History())
+    with pytest.raises(TypeError, match="History"):
+        plot_loss_curves([1, 2, 3])
+    z = torch.randn(5, 2)
+    with pytest.raises(ValueError, match="non-finite"):
+        plot_latent_scatter(torch.cat([z, torch.full((1, 2), float("nan"))]), torch.arange(6))
+    with pytest.raises(ValueError, match="0..9"):
+        plot_latent_scatter(z, torch.tensor([0, 1, 2, 3, 12]))
+    with pytest.raises(TypeError, match="matplotlib Figure"):
+        save_figure(matplotlib.pyplot.subplots()[1], "x.png")
+    with pytest.raises(ValueError, match="nrow"):
+        plot_image_grid(torch.rand(4, 1, 28, 28), nrow=0)

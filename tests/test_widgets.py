@@ -14,6 +14,8 @@ from vae_utils.gif import to_uint8  # noqa: E402
 from vae_utils.models import VAE  # noqa: E402
 from vae_utils.widgets import LatentExplorer, plot_traversal, traversal_codes  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("figures")
+
 
 @pytest.fixture
 def model():
@@ -78,3 +80,32 @@ def test_plot_traversal_shows_the_decoded_sweep(model):
     tile = picture[2 + 30:2 + 30 + 28, 2 + 60:2 + 60 + 28]
     assert np.allclose(tile, x_hat[5, 0].numpy(), atol=1e-6)
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["$z_{1}$", "$z_{5}$"]
+
+
+# ---------------------------------------------------------------- bad input
+# Bad input: each hostile input either gives the correct result or an error of the
+# documented type whose message says what was wrong and how to fix it.
+
+
+def test_traversal_and_explorer_refuse_bad_arguments():
+    model = VAE(latent_dim=3, hidden_dims=(8,))
+    with pytest.raises(TypeError, match=r"dims=\(1,\)"):
+        plot_traversal(model, dims=1)
+    with pytest.raises(TypeError, match="integer indices"):
+        traversal_codes(3, dims=(1.5,), values=torch.zeros(2))
+    with pytest.raises(ValueError, match="finite"):
+        plot_traversal(model, dims=(0,), values=torch.tensor([0.0, float("nan")]))
+    with pytest.raises(ValueError, match="empty"):
+        traversal_codes(3, dims=(0,), values=[])
+    with pytest.raises(ValueError, match="base_z"):
+        LatentExplorer(model, dims=(0,), base_z=torch.tensor([0.0, float("nan"), 0.0]))
+    for kwargs in (dict(step=0.0), dict(span=float("inf")), dict(scale=0), dict(step=10.0)):
+        with pytest.raises(ValueError):
+            LatentExplorer(model, dims=(0,), **kwargs)
+
+
+def test_latent_explorer_reads_well_outside_jupyter():
+    explorer = LatentExplorer(VAE(latent_dim=3, hidden_dims=(8,)), dims=(0, 2))
+    text = repr(explorer)
+    assert "object at 0x" not in text and text == str(explorer)
+    assert "sliders z1, z3" in text and "static_figure()" in text and "latent_dim=3" in text
