@@ -19,8 +19,8 @@ An exception raised by the learner's code is reported (``failed``, with the exce
 and never propagates, so one broken exercise does not stop the notebook.
 
 Every checker returns a :class:`CheckResult` (truthy exactly when it passed). While
-nbgrader grades a notebook (``NBGRADER_EXECUTION`` is set, see
-:func:`~vae_utils.exercises.checking.grading`) a checker whose answer did not pass raises
+nbgrader grades a notebook (``NBGRADER_EXECUTION`` is set, see :func:`vae_utils._env.grading`)
+a checker whose answer did not pass raises
 :class:`~vae_utils.exercises.checking.CheckFailed` instead, so the autograder's test cell
 fails; the course runs its solved notebooks the same way.
 
@@ -39,20 +39,37 @@ Checkers, by the notebook that uses them:
   :func:`check_elbo_loss`: the negative ELBO with the right reductions.
 * 04: :func:`check_latent_grid`: inverse-CDF coordinates of a latent grid.
 * 05: :func:`check_slerp`: spherical interpolation between two codes.
+* 06: :func:`check_iwae_bound`: the importance-weighted bound ``L_k`` from ``k``
+  log-weights, in log space; :func:`check_best_elbo`: which point of a rate-distortion
+  curve has the best ELBO.
+* 07: :func:`check_auroc`: the AUROC of an anomaly score, by ranks, against scikit-learn.
+* 08: :func:`check_conv_output_size`: the output size of a ``Conv2d``, against a real one;
+  :func:`check_decoder_input`: the conditional decoder's input ``[z, one_hot(y)]``.
 * all: :func:`check_answer`: the multiple-choice questions of :data:`QUESTIONS`.
 
-All coding checkers are built on :func:`run_check` (cases, comparison, recognition of
-the mistake, verdict) in :mod:`vae_utils.exercises.checking`; each notebook's checkers and
-questions are in the module named after it (``nb01_autoencoder`` ... ``nb05_interpolation_gif``).
+The modules:
+
+* ``nb01_autoencoder`` ... ``nb08_convolutional_and_conditional_vaes``: each notebook's
+  checkers and questions, in the module named after it;
+* :mod:`~vae_utils.exercises.checking`: the engine, :func:`run_check` (cases, comparison,
+  recognition of the mistake, verdict), and the helpers for writing a checker (verdicts,
+  comparison, fresh random cases that leave the global random state alone);
+* :mod:`~vae_utils.exercises.questions`: the multiple-choice questions, with sealed answer
+  keys;
+* :mod:`~vae_utils.exercises.guards`: the time limit on the learner's code and the refusal
+  of the library's own function (passed, called or copied);
+* :mod:`~vae_utils.exercises.generate`: the lessons' exercise sections, from the solved
+  notebooks.
 
 References: :mod:`vae_utils.losses`, :func:`vae_utils.models.reparameterize`,
-:mod:`vae_utils.latent`; the maths is that of Kingma and Welling 2014, "Auto-Encoding
-Variational Bayes" (Eq. 10, Appendix B) and White 2016, "Sampling Generative Networks".
+:mod:`vae_utils.latent`, :mod:`vae_utils.evaluation`; the maths is that of Kingma and
+Welling 2014, "Auto-Encoding Variational Bayes" (Eq. 10, Appendix B), White 2016, "Sampling
+Generative Networks", Burda, Grosse and Salakhutdinov 2016, "Importance Weighted
+Autoencoders" (Eq. 8), and Hanley and McNeil 1982 (the AUROC as a Mann-Whitney statistic).
 """
 
 
-from .checking import (QUESTIONS, AnswerError, Case, CheckResult, Mistake, Question, check_answer,
-                       question_markdown, register_questions, run_check)
+from .checking import AnswerError, Case, CheckResult, Mistake, run_check
 from .nb01_autoencoder import check_bce_recon
 from .nb02_variational_autoencoder import (check_beta_experiment, check_encoder_heads,
                                            check_reparameterize)
@@ -62,6 +79,7 @@ from .nb05_interpolation_gif import check_slerp
 from .nb06_evaluating_a_vae import check_best_elbo, check_iwae_bound
 from .nb07_latent_space_and_anomalies import check_auroc
 from .nb08_convolutional_and_conditional_vaes import check_conv_output_size, check_decoder_input
+from .questions import QUESTIONS, Question, check_answer, question_markdown, register_questions
 
 __all__ = [
     "QUESTIONS",

@@ -1,58 +1,65 @@
-"""The checking machinery of the course's exercises: cases, recognised mistakes,
-verdicts, and the multiple-choice questions.
+"""The engine of the exercise checkers: cases, recognised mistakes, verdicts.
 
 A coding checker calls :func:`run_check` with the learner's function, a list of
 :class:`Case` objects, an independent reference and a list of :class:`Mistake` objects (the
-usual wrong answers, computed, so that a hint can name the mistake). Every checker
-returns a :class:`CheckResult`. Each notebook's checkers and questions live in the module
-named after the notebook (``nb01_autoencoder``, ...), which registers its questions here.
+usual wrong answers, computed, so that a hint can name the mistake). Every checker returns
+a :class:`CheckResult`. Each notebook's checkers live in the module named after the
+notebook (``nb01_autoencoder``, ...); the multiple-choice questions are in
+:mod:`~vae_utils.exercises.questions`, the time limit and the refusal of library code in
+:mod:`~vae_utils.exercises.guards`.
+
+The helpers for writing a checker, public so that the notebook modules share one
+behaviour:
+
+* verdicts: :func:`passed`, :func:`failed` and :func:`not_attempted` build, print and
+  return a :class:`CheckResult` through :func:`finish`, which raises :class:`CheckFailed`
+  while nbgrader grades (:func:`grading`);
+* comparison: :func:`clone` (a copy of the arguments for one call), :func:`close`
+  (``torch.testing.assert_close`` as a bool, on tensors or tuples of them) and
+  :func:`not_finite` (a :attr:`Mistake.spot` for NaN or infinite answers);
+* fresh random cases: :func:`fresh_seed` and :func:`fresh_generator`, which draw from the
+  operating system (:mod:`secrets`) and never touch torch's, NumPy's or Python's global
+  random state, so checking an answer does not change the learner's random numbers.
 """
 
 from __future__ import annotations
 
-import ast
-import base64
-import hashlib
 import inspect
-import os
-import signal
-import textwrap
-import threading
+import secrets
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from types import CodeType
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import torch
 
+from .._env import grading
+from . import guards
+from .guards import TimeOut, library_copy, with_time_limit
+
 __all__ = [
-    "QUESTIONS",
     "AnswerError",
     "Case",
     "CheckFailed",
     "CheckResult",
     "Mistake",
-    "Question",
-    "answer_digest",
-    "check_answer",
+    "clone",
+    "close",
+    "failed",
+    "finish",
+    "fresh_generator",
+    "fresh_seed",
     "grading",
-    "question_markdown",
-    "register_questions",
-    "seal",
-    "unseal",
-    "TIME_LIMIT_S",
+    "not_attempted",
+    "not_finite",
+    "passed",
     "run_check",
 ]
-
-#: Seconds each call of the learner's function may take before the checker gives up on it
-#: and reports a time-out (the checkers' cases are small: a correct answer takes far less).
-TIME_LIMIT_S = 10.0
 
 Status = Literal["passed", "failed", "not attempted"]
 
 
-# --------------------------------------------------------------------------- the engine
+# ----------------------------------------------------------------------- the objects
 
 
 @dataclass
@@ -150,132 +157,337 @@ class AnswerError(Exception):
         self.key = key
 
 
-def _clone(value: Any) -> Any:
+class CheckFailed(AssertionError):
+    """Raised by a checker whose answer did not pass, while nbgrader grades the notebook."""
+
+
+# ------------------------------------------------------------ helpers for checker authors
+
+
+def clone(value: Any) -> Any:
+    """A copy of ``value`` for one call: tensors detached and cloned (keeping
+    ``requires_grad``), tuples and lists copied element by element, anything else as it
+    is. The learner's function gets copies, so editing its inputs in place cannot change
+    the reference's."""
     if isinstance(value, torch.Tensor):
         out = value.detach().clone()
         return out.requires_grad_(value.requires_grad)
     if isinstance(value, tuple):
-        return tuple(_clone(v) for v in value)
+        return tuple(clone(v) for v in value)
     if isinstance(value, list):
-        return [_clone(v) for v in value]
+        return [clone(v) for v in value]
     return value
 
 
+def close(a: Any, b: Any, rtol: float = 1e-4, atol: float = 1e-5,
+          equal_nan: bool = False) -> bool:
+    """Whether ``a`` and ``b`` (tensors, or tuples of tensors of the same length) have the
+    same shapes and agree within ``torch.testing.assert_close``'s tolerances, compared in
+    float64. Never raises on a mismatch."""
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        return (isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b)
+                and all(close(x, y, rtol, atol, equal_nan) for x, y in zip(a, b)))
+    if a.shape != b.shape:
+        return False
+    try:
+        torch.testing.assert_close(a.double(), b.double(), rtol=rtol, atol=atol,
+                                   equal_nan=equal_nan)
+    except AssertionError:
+        return False
+    return True
+
+
+def not_finite(received: Any, expected: Any, case: Case) -> bool:
+    """A :attr:`Mistake.spot`: whether the answer (a tensor or a tuple of them) holds a NaN
+    or an infinity."""
+    values = received if isinstance(received, tuple) else (received,)
+    return any(not torch.isfinite(v).all() for v in values)
+
+
+def fresh_seed(seed: int | None = None) -> int:
+    """``seed`` itself, or when it is ``None`` a new 63-bit seed from the operating system
+    (:func:`secrets.randbits`): a checker's fresh random cases differ at every call without
+    drawing from (and so changing) torch's, NumPy's or Python's global random state.
+
+    Seed a NumPy or Python generator with it (``np.random.default_rng(fresh_seed(seed))``,
+    ``random.Random(fresh_seed(seed))``); for torch use :func:`fresh_generator`.
+    """
+    return secrets.randbits(63) if seed is None else int(seed)
+
+
+def fresh_generator(seed: int | None = None) -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded with :func:`fresh_seed` (``seed``): pass it as
+    ``generator=`` to ``torch.randn``, ``torch.rand`` and ``torch.randint`` to draw a
+    checker's random cases. With ``seed`` the cases are the same at every call (tests);
+    with ``None`` they are new at every call. The global generator is never used."""
+    return torch.Generator().manual_seed(fresh_seed(seed))
+
+
+def finish(result: CheckResult, verbose: bool) -> CheckResult:
+    """Print the verdict (if ``verbose``) and return it; while :func:`grading`, raise
+    :class:`CheckFailed` unless it passed, so the autograder's test cell fails (and scores 0)
+    exactly when the answer is wrong or missing. In a lesson nothing is raised: the notebook
+    runs on with the verdict printed.
+
+    :func:`grading` is :func:`vae_utils._env.grading`: nbgrader sets ``NBGRADER_EXECUTION``
+    (``"autograde"`` or ``"validate"``) in the kernel's environment while it runs a notebook
+    (nbgrader FAQ, "Can I modify the notebook behavior during autograding or validation?"),
+    and the course's own runs of the solved notebooks set it too (``vae_utils.course``,
+    ``conftest.py``), so they are checked exactly as the autograder checks them.
+
+    Raises:
+        CheckFailed: grading, and ``result`` did not pass.
+    """
+    if verbose:
+        print(result.message)
+    if grading() and not result.passed:
+        raise CheckFailed(result.message)
+    return result
+
+
+def passed(name: str, text: str, verbose: bool) -> CheckResult:
+    """The verdict "passed" of checker ``name``: ``[passed] name: text``, printed."""
+    return finish(CheckResult(name, "passed", f"[passed] {name}: {text}"), verbose)
+
+
+def not_attempted(name: str, why: str, verbose: bool,
+                  todo: str = "Write your code in the exercise cell, run it, then run this "
+                              "check again.") -> CheckResult:
+    """The verdict "not attempted" (an untouched stub, an empty answer): ``why`` says what
+    the checker saw, ``todo`` what to do next."""
+    msg = f"[not attempted yet] {name}: {why} {todo}"
+    return finish(CheckResult(name, "not attempted", msg), verbose)
+
+
+def failed(name: str, text: str, verbose: bool, *, case: str | None = None, expected=None,
+           received=None, mistake: str | None = None, hint: str | None = None) -> CheckResult:
+    """The verdict "failed": ``text`` says what was wrong; ``expected`` and ``received``
+    (tensors) are printed rounded, then the ``hint``. ``mistake`` is the key of the
+    recognised mistake, ``case`` the name of the failing case."""
+    msg = f"[failed] {name}: {text}"
+    if expected is not None:
+        msg += f"\n  expected: {_fmt(expected)}"
+    if received is not None:
+        msg += f"\n  received: {_fmt(received)}"
+    if hint:
+        msg += f"\n  hint: {hint}"
+    return finish(CheckResult(name, "failed", msg, case, expected, received, mistake, hint),
+                  verbose)
+
+
+# ------------------------------------------------------------------------ the engine
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One call of :func:`run_check`: what every case is checked with."""
+
+    name: str
+    fn: Any
+    cases: Sequence[Case]
+    reference: Callable[..., Any] | None
+    mistakes: Sequence[Mistake]
+    generic_hint: str
+    verbose: bool
+
+    @property
+    def fn_name(self) -> str:
+        return getattr(self.fn, "__name__", type(self.fn).__name__)
+
+
+@dataclass
+class _Outcome:
+    """What one case gave: the learner's answer and the reference's (converted to the same
+    structure), or the exception that stopped the call, or ``stub`` (it returned ``None``)."""
+
+    case: Case
+    received: Any = None
+    expected: Any = None
+    error: Exception | None = None
+    stub: bool = False
+
+
+def run_check(name: str, fn: Any, cases: Sequence[Case], reference: Callable[..., Any] | None, *,
+              mistakes: Sequence[Mistake] = (), generic_hint: str = "", verbose: bool = True,
+              source: str = "", library: Sequence[Callable] = ()) -> CheckResult:
+    """The shared engine of every checker: run, compare, recognise, print.
+
+    Args:
+        name: the checker's name, printed in the verdict.
+        fn: the learner's function (or class, for checkers with a custom ``Case.call``).
+        cases: the cases, in order; the first failing one is reported.
+        reference: ``reference(*case.args, **case.kwargs)`` gives the right answer
+            (unless a case brings its own ``reference``).
+        mistakes: typical wrong answers, in priority order (see :class:`Mistake`).
+        generic_hint: the hint when no mistake is recognised.
+        verbose: print the verdict (the default).
+        source: what the answer was compared with, named in the "passed" line.
+        library: the library functions that solve the exercise: passing one, calling one
+            or copying one is refused (see :func:`~vae_utils.exercises.guards.library_copy`),
+            as is passing any function of ``vae_utils``.
+
+    Every call of the learner's function runs under a time limit
+    (:data:`~vae_utils.exercises.guards.TIME_LIMIT_S`); one that runs past it is reported
+    as a time-out.
+
+    Returns:
+        :class:`CheckResult`. Never raises because of the learner's code (but raises
+        :class:`CheckFailed` for an answer that did not pass while :func:`grading`).
+    """
+    check = _Check(name, fn, tuple(cases), reference, tuple(mistakes), generic_hint, verbose)
+    refused = _refusal(check, library)
+    if refused is not None:
+        return refused
+    guarded = _none_guard(fn) if inspect.isroutine(fn) else fn  # classes, modules: as they are
+    for i, case in enumerate(check.cases, 1):
+        where = f'case {i} of {len(check.cases)}, "{case.name}"'
+        result = _verdict(check, _run_case(guarded, case, reference), where)
+        if result is not None:
+            return result
+    against = f" against {source}" if source else ""
+    return passed(name, f"all {len(check.cases)} cases match{against}. Well done!", verbose)
+
+
+def _refusal(check: _Check, library: Sequence[Callable]) -> CheckResult | None:
+    """The verdict when there is nothing of the learner's own to run: no answer yet, a
+    value instead of a function, or the library's function (or a call or a copy of it)."""
+    name, fn, verbose = check.name, check.fn, check.verbose
+    if fn is None:
+        return not_attempted(name, "nothing to check yet (got None).", verbose)
+    if not callable(fn):
+        return failed(name, f"expected your function itself, got a {type(fn).__name__}.",
+                      verbose, hint=f"pass the function without calling it: {name}(my_function), "
+                                    f"not {name}(my_function(...)).")
+    copied = library_copy(fn, library)
+    if copied is not None:
+        return failed(name, f"{copied}.", verbose, mistake="library",
+                      hint="the exercise is to write it yourself; the library's version is "
+                           "what the checker compares your answer with.")
+    return None
+
+
+def _run_case(fn: Callable, case: Case, reference: Callable[..., Any] | None) -> _Outcome:
+    """Call the learner's function on ``case`` (seeded, under the time limit) and the
+    reference; an exception from the learner's side is kept in the outcome, not raised."""
+    try:
+        received = with_time_limit(_call_seeded, case.call or _default_call, case.seed, fn, case)
+    except _ReturnedNone:
+        received = None
+    except Exception as err:  # the learner's code: time-out, stub, malformed, crash
+        return _Outcome(case, error=err)
+    if _is_stub_return(received):
+        return _Outcome(case, stub=True)
+    try:
+        expected = _expected(case, reference)
+        received = _to_tensor_like(received, expected)
+    except AnswerError as err:
+        return _Outcome(case, error=err)
+    return _Outcome(case, received, expected)
+
+
+def _verdict(check: _Check, outcome: _Outcome, where: str) -> CheckResult | None:
+    """The verdict on one case, or ``None`` when the answer matches the reference."""
+    name, verbose, case, err = check.name, check.verbose, outcome.case, outcome.error
+    if isinstance(err, TimeOut):
+        return failed(name, f"{where}: your function did not return within {err.limit:g} s.",
+                      verbose, case=case.name, mistake="timeout",
+                      hint="look for a loop that never ends (a while loop whose condition "
+                           "never changes), a sleep or an input() call, or a Python loop "
+                           "over every element of a large tensor.")
+    if isinstance(err, NotImplementedError):
+        return not_attempted(name, f"{check.fn_name} still raises NotImplementedError.", verbose)
+    if isinstance(err, AnswerError):
+        return failed(name, f"{where}: your answer has the wrong form.", verbose,
+                      case=case.name, mistake=err.key, hint=str(err))
+    if err is not None:
+        text = f"{type(err).__name__}: {err}".strip()
+        return failed(name, f"{where}: your code raised {text}{_student_frame(err)}", verbose,
+                      case=case.name, mistake="exception",
+                      hint="read the error above; run your function on a small input "
+                           "(the case named above) and print the shapes on the way.")
+    if outcome.stub:
+        return not_attempted(name, f"{check.fn_name} returned None (if you did write it, "
+                             "check that it ends with a `return`).", verbose,
+                             todo="Write your code where it says `# YOUR CODE HERE`, run "
+                                  "that cell, then run this check again.")
+    return _compare(check, outcome, where)
+
+
+def _compare(check: _Check, outcome: _Outcome, where: str) -> CheckResult | None:
+    """Compare an answer with the reference (shape, then values); on a difference, the
+    verdict names the recognised mistake."""
+    name, verbose = check.name, check.verbose
+    case, received, expected = outcome.case, outcome.received, outcome.expected
+
+    def compared(value: Any) -> Any:
+        return case.transform(value, case) if case.transform else value
+
+    def others() -> list[tuple[Any, Any, Case]]:
+        return _answers(check.fn, [c for c in check.cases if c is not case], check.reference)
+
+    if _shape(received) != _shape(expected):
+        m = _recognise(check.mistakes, received, expected, case, others)
+        return failed(name, f"{where}: wrong shape: expected {_shape(expected)}, got "
+                            f"{_shape(received)}.", verbose, case=case.name, expected=expected,
+                      received=received, mistake=m.key if m else "shape",
+                      hint=m.hint if m else "check which dimensions you sum or average over.")
+    try:
+        ok = close(compared(received), compared(expected), case.rtol, case.atol)
+    except Exception as err:
+        return failed(name, f"{where}: your answer could not be compared ({err}).", verbose,
+                      case=case.name, mistake="malformed")
+    if ok:
+        return None
+    m = _recognise(check.mistakes, received, expected, case, others)
+    return failed(name, f"{where}: values differ from the reference.", verbose,
+                  case=case.name, expected=compared(expected), received=compared(received),
+                  mistake=m.key if m else None, hint=m.hint if m else check.generic_hint)
+
+
+# ------------------------------------------------------------------- engine internals
+
+
 def _call_seeded(f: Callable, seed: int, *args, **kwargs) -> Any:
+    """``f(*args, **kwargs)`` with torch's global generator seeded with ``seed``, and the
+    caller's random state restored afterwards."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return f(*args, **kwargs)
 
 
-class _TimeOut(Exception):
-    """The learner's function ran past :data:`TIME_LIMIT_S`."""
-
-
-def _with_time_limit(f: Callable, *args, **kwargs) -> Any:
-    """``f(*args, **kwargs)``, stopped with :class:`_TimeOut` after :data:`TIME_LIMIT_S`.
-
-    In the main thread of a Unix process (a notebook's kernel, a script) a ``SIGALRM``
-    timer interrupts the call between two Python steps, so an endless loop or a
-    ``time.sleep`` ends at the limit. Elsewhere (Windows, another thread) the call runs in
-    a daemon thread that is left behind at the limit: the checker still answers in time.
-    """
-    limit = float(TIME_LIMIT_S)
-    if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
-        def _alarm(signum, frame):
-            raise _TimeOut()
-
-        previous = signal.signal(signal.SIGALRM, _alarm)
-        signal.setitimer(signal.ITIMER_REAL, limit)
-        try:
-            return f(*args, **kwargs)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-    box: dict[str, Any] = {}
-
-    def _run() -> None:
-        try:
-            box["value"] = f(*args, **kwargs)
-        except BaseException as err:  # handed back to the caller below
-            box["error"] = err
-
-    worker = threading.Thread(target=_run, daemon=True)
-    worker.start()
-    worker.join(limit)
-    if worker.is_alive():
-        raise _TimeOut()
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
-
-
-def _body(fn: Any) -> str | None:
-    """The statements of a function's body (docstring left out) as an AST dump, or
-    ``None`` when its source cannot be read."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return None
-    node = next((n for n in ast.walk(tree)
-                 if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)), None)
-    if node is None:
-        return None
-    body = node.body if isinstance(node.body, list) else [node.body]
-    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None),
-                                                              ast.Constant) \
-            and isinstance(body[0].value.value, str):
-        body = body[1:]  # the docstring
-    return "\n".join(ast.dump(stmt) for stmt in body) or None
-
-
-def _cell_filled(cell: Any) -> bool:
-    try:
-        cell.cell_contents
-    except ValueError:  # an empty closure cell
-        return False
-    return True
-
-
-def library_copy(fn: Any, library: Sequence[Callable]) -> str | None:
-    """Why ``fn`` is not the learner's own work, or ``None`` if it is.
-
-    Refused: a function of ``vae_utils`` itself (``check_kl(vu.kl_to_standard_normal)``),
-    one of ``library`` (the functions that solve the exercise), a function that calls one
-    of them by name, or a copy of one of them (the same statements, whatever the
-    function's name, comments and docstring).
-    """
-    target = getattr(fn, "func", fn)  # functools.partial
-    module = getattr(inspect.getmodule(target), "__name__", "") or ""
-    name = getattr(target, "__qualname__", getattr(target, "__name__", type(target).__name__))
-    lib = [getattr(f, "__func__", f) for f in library]
-    if any(target is f for f in lib) or module.split(".")[0] == "vae_utils":
-        return f"you passed the library's own function {module}.{name}"
-    code = getattr(target, "__code__", None)
-    if isinstance(code, CodeType):
-        names, todo = set(), [code]
-        while todo:
-            c = todo.pop()
-            names.update(c.co_names)
-            todo.extend(k for k in c.co_consts if isinstance(k, CodeType))
-        called = sorted(names & {f.__name__ for f in lib})
-        # ... also under another name: a global or a closure variable bound to one of them
-        scope = dict(getattr(target, "__globals__", {}))
-        for name, cell in zip(code.co_freevars, target.__closure__ or ()):
-            if _cell_filled(cell):
-                scope[name] = cell.cell_contents
-        called += [f.__name__ for name, value in scope.items()
-                   if name in names | set(code.co_freevars) for f in lib if value is f]
-        if called:
-            return f"your function calls the library's {called[0]}"
-        mine = _body(target)
-        for f in lib:
-            if mine is not None and mine == _body(f):
-                return f"your function is a copy of the library's {f.__name__}"
-    return None
-
-
 def _default_call(fn: Callable, case: Case) -> Any:
-    return fn(*_clone(case.args), **{k: _clone(v) for k, v in case.kwargs.items()})
+    return fn(*clone(case.args), **{k: clone(v) for k, v in case.kwargs.items()})
+
+
+def _expected(case: Case, reference: Callable[..., Any] | None) -> Any:
+    """The reference answer to ``case``, detached, as a tensor or tuple of tensors."""
+    ref = case.reference or (lambda c: reference(*clone(c.args),
+                                                 **{k: clone(v) for k, v in c.kwargs.items()}))
+    expected = _detach(_call_seeded(ref, case.seed, case))
+    return expected if isinstance(expected, (tuple, torch.Tensor)) else torch.as_tensor(expected)
+
+
+def _answers(fn: Callable, cases: Sequence[Case],
+             reference: Callable[..., Any] | None) -> list[tuple[Any, Any, Case]]:
+    """``(received, expected, case)`` for every case the learner's function answers."""
+    out = []
+    for case in cases:
+        try:
+            received = with_time_limit(_call_seeded, case.call or _default_call, case.seed,
+                                       fn, case)
+            if _is_stub_return(received):
+                continue
+            expected = _expected(case, reference)
+            out.append((_to_tensor_like(received, expected), expected, case))
+        except Exception:
+            continue
+    return out
+
+
+def _detach(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return tuple(_detach(v) for v in value)
+    return value.detach().cpu() if isinstance(value, torch.Tensor) else value
 
 
 def _to_tensor_like(value: Any, like: Any) -> Any:
@@ -305,20 +517,6 @@ def _shape(value: Any) -> Any:
     return tuple(value.shape)
 
 
-def _close(a: Any, b: Any, rtol: float, atol: float, equal_nan: bool = False) -> bool:
-    if isinstance(a, tuple) or isinstance(b, tuple):
-        return (isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b)
-                and all(_close(x, y, rtol, atol, equal_nan) for x, y in zip(a, b)))
-    if a.shape != b.shape:
-        return False
-    try:
-        torch.testing.assert_close(a.double(), b.double(), rtol=rtol, atol=atol,
-                                   equal_nan=equal_nan)
-    except AssertionError:
-        return False
-    return True
-
-
 def _fmt(value: Any, width: int = 6) -> str:
     """Rounded, machine-independent text of a tensor (or tuple of them)."""
     if isinstance(value, tuple):
@@ -336,10 +534,14 @@ def _fmt(value: Any, width: int = 6) -> str:
     return body if t.dim() == 0 else f"{body}  shape {tuple(t.shape)}"
 
 
+#: The engine's own files, left out of the traceback line shown for a learner's exception.
+_ENGINE_FILES = frozenset({__file__, guards.__file__})
+
+
 def _student_frame(err: BaseException) -> str:
     """The innermost traceback line in the learner's own code (not torch, not here)."""
     frames = traceback.extract_tb(err.__traceback__)
-    mine = [f for f in frames if f.filename != __file__
+    mine = [f for f in frames if f.filename not in _ENGINE_FILES
             and "site-packages" not in f.filename and "/torch/" not in f.filename]
     if not mine:
         return ""
@@ -347,60 +549,15 @@ def _student_frame(err: BaseException) -> str:
     return f" (in {f.name}, line {f.lineno}: {(f.line or '').strip()})"
 
 
-class CheckFailed(AssertionError):
-    """Raised by a checker whose answer did not pass, while nbgrader grades the notebook."""
-
-
-def grading() -> bool:
-    """Whether the notebook is being graded: nbgrader sets ``NBGRADER_EXECUTION``
-    (``"autograde"`` or ``"validate"``) in the kernel's environment while it runs a
-    notebook (nbgrader FAQ, "Can I modify the notebook behavior during autograding or
-    validation?").
-    The course's own runs of the solved notebooks set it too (``vae_utils.course``,
-    ``conftest.py``), so they are checked exactly as the autograder checks them."""
-    return bool(os.environ.get("NBGRADER_EXECUTION"))
-
-
-def _finish(result: CheckResult, verbose: bool) -> CheckResult:
-    """Print the verdict; while :func:`grading`, raise :class:`CheckFailed` unless it passed,
-    so the autograder's test cell fails (and scores 0) exactly when the answer is wrong or
-    missing. In a lesson nothing is raised: the notebook runs on with the verdict printed."""
-    if verbose:
-        print(result.message)
-    if grading() and not result.passed:
-        raise CheckFailed(result.message)
-    return result
-
-
-def _not_attempted(name: str, why: str, verbose: bool,
-                   todo: str = "Write your code in the exercise cell, run it, then run this "
-                               "check again.") -> CheckResult:
-    msg = f"[not attempted yet] {name}: {why} {todo}"
-    return _finish(CheckResult(name, "not attempted", msg), verbose)
-
-
-def _failed(name: str, text: str, verbose: bool, *, case: str | None = None, expected=None,
-            received=None, mistake: str | None = None, hint: str | None = None) -> CheckResult:
-    msg = f"[failed] {name}: {text}"
-    if expected is not None:
-        msg += f"\n  expected: {_fmt(expected)}"
-    if received is not None:
-        msg += f"\n  received: {_fmt(received)}"
-    if hint:
-        msg += f"\n  hint: {hint}"
-    return _finish(CheckResult(name, "failed", msg, case, expected, received, mistake, hint),
-                   verbose)
-
-
 def _matches(m: Mistake, received: Any, expected: Any, case: Case) -> bool:
     """Whether the answer ``received`` to ``case`` is recognised as mistake ``m``."""
     compare = (lambda v: case.transform(v, case)) if case.transform else (lambda v: v)
     try:
         if m.wrong is not None:
-            wrong = _call_seeded(m.wrong, case.seed, *_clone(case.args),
-                                 **{k: _clone(v) for k, v in case.kwargs.items()})
+            wrong = _call_seeded(m.wrong, case.seed, *clone(case.args),
+                                 **{k: clone(v) for k, v in case.kwargs.items()})
             wrong = _to_tensor_like(wrong, expected)
-            return _shape(wrong) == _shape(received) and _close(
+            return _shape(wrong) == _shape(received) and close(
                 compare(received), compare(wrong), case.rtol, case.atol, equal_nan=True)
         return m.spot is not None and bool(m.spot(received, expected, case))
     except Exception:  # a wrong variant that cannot even be computed is not this one
@@ -445,273 +602,3 @@ def _none_guard(fn: Callable) -> Callable:
 def _is_stub_return(value: Any) -> bool:
     return value is None or (isinstance(value, tuple) and len(value) > 0
                              and all(v is None for v in value))
-
-
-def run_check(name: str, fn: Any, cases: Sequence[Case], reference: Callable[..., Any], *,
-              mistakes: Sequence[Mistake] = (), generic_hint: str = "", verbose: bool = True,
-              source: str = "", library: Sequence[Callable] = ()) -> CheckResult:
-    """The shared engine of every checker: run, compare, recognise, print.
-
-    Args:
-        name: the checker's name, printed in the verdict.
-        fn: the learner's function (or class, for checkers with a custom ``Case.call``).
-        cases: the cases, in order; the first failing one is reported.
-        reference: ``reference(*case.args, **case.kwargs)`` gives the right answer
-            (unless a case brings its own ``reference``).
-        mistakes: typical wrong answers, in priority order (see :class:`Mistake`).
-        generic_hint: the hint when no mistake is recognised.
-        verbose: print the verdict (the default).
-        source: what the answer was compared with, named in the "passed" line.
-        library: the library functions that solve the exercise: passing one, calling one
-            or copying one is refused (see :func:`library_copy`), as is passing any
-            function of ``vae_utils``.
-
-    Every call of the learner's function runs under a time limit (:data:`TIME_LIMIT_S`);
-    one that runs past it is reported as a time-out.
-
-    Returns:
-        :class:`CheckResult`. Never raises because of the learner's code.
-    """
-    fn_name = getattr(fn, "__name__", type(fn).__name__)
-    if fn is None:
-        return _not_attempted(name, "nothing to check yet (got None).", verbose)
-    if not callable(fn):
-        return _failed(name, f"expected your function itself, got a {type(fn).__name__}.", verbose,
-                       hint=f"pass the function without calling it: {name}(my_function), "
-                            f"not {name}(my_function(...)).")
-    copied = library_copy(fn, library)
-    if copied is not None:
-        return _failed(name, f"{copied}.", verbose, mistake="library",
-                       hint="the exercise is to write it yourself; the library's version is "
-                            "what the checker compares your answer with.")
-    guarded = _none_guard(fn) if inspect.isroutine(fn) else fn  # classes, modules: as they are
-    for i, case in enumerate(cases, 1):
-        where = f'case {i} of {len(cases)}, "{case.name}"'
-        call = case.call or _default_call
-        try:
-            received = _with_time_limit(_call_seeded, call, case.seed, guarded, case)
-        except _TimeOut:
-            return _failed(name, f"{where}: your function did not return within "
-                                 f"{TIME_LIMIT_S:g} s.", verbose, case=case.name,
-                           mistake="timeout",
-                           hint="look for a loop that never ends (a while loop whose condition "
-                                "never changes), a sleep or an input() call, or a Python loop "
-                                "over every element of a large tensor.")
-        except NotImplementedError:
-            return _not_attempted(name, f"{fn_name} still raises NotImplementedError.",
-                                  verbose)
-        except _ReturnedNone:
-            received = None
-        except AnswerError as err:
-            return _failed(name, f"{where}: your answer has the wrong form.", verbose,
-                           case=case.name, mistake=err.key,
-                           hint=str(err))
-        except Exception as err:  # the learner's code crashed: report, never raise
-            text = f"{type(err).__name__}: {err}".strip()
-            return _failed(name, f"{where}: your code raised {text}{_student_frame(err)}",
-                           verbose, case=case.name, mistake="exception",
-                           hint="read the error above; run your function on a small input "
-                                "(the case named above) and print the shapes on the way.")
-        if _is_stub_return(received):
-            return _not_attempted(name, f"{fn_name} returned None (if you did write it, "
-                                  "check that it ends with a `return`).", verbose,
-                                  todo="Write your code where it says `# YOUR CODE HERE`, run "
-                                       "that cell, then run this check again.")
-        try:
-            expected = _expected(case, reference)
-            received = _to_tensor_like(received, expected)
-        except AnswerError as err:
-            return _failed(name, f"{where}: your answer has the wrong form.", verbose,
-                           case=case.name, mistake=err.key,
-                           hint=str(err))
-
-        def compare(value: Any, case: Case = case) -> Any:
-            return case.transform(value, case) if case.transform else value
-
-        def others(failing: Case = case) -> list[tuple[Any, Any, Case]]:
-            return _answers(fn, [c for c in cases if c is not failing], reference)
-
-        if _shape(received) != _shape(expected):
-            m = _recognise(mistakes, received, expected, case, others)
-            return _failed(
-                name, f"{where}: wrong shape: expected {_shape(expected)}, got "
-                      f"{_shape(received)}.", verbose, case=case.name, expected=expected,
-                received=received, mistake=m.key if m else "shape",
-                hint=m.hint if m else "check which dimensions you sum or average over.")
-        try:
-            ok = _close(compare(received), compare(expected), case.rtol, case.atol)
-        except Exception as err:
-            return _failed(name, f"{where}: your answer could not be compared ({err}).", verbose,
-                           case=case.name, mistake="malformed")
-        if not ok:
-            m = _recognise(mistakes, received, expected, case, others)
-            return _failed(name, f"{where}: values differ from the reference.", verbose,
-                           case=case.name, expected=compare(expected),
-                           received=compare(received), mistake=m.key if m else None,
-                           hint=m.hint if m else generic_hint)
-    against = f" against {source}" if source else ""
-    msg = f"[passed] {name}: all {len(cases)} cases match{against}. Well done!"
-    return _finish(CheckResult(name, "passed", msg), verbose)
-
-
-def _expected(case: Case, reference: Callable[..., Any] | None) -> Any:
-    """The reference answer to ``case``, detached, as a tensor or tuple of tensors."""
-    ref = case.reference or (lambda c: reference(*_clone(c.args),
-                                                 **{k: _clone(v) for k, v in c.kwargs.items()}))
-    expected = _detach(_call_seeded(ref, case.seed, case))
-    return expected if isinstance(expected, (tuple, torch.Tensor)) else torch.as_tensor(expected)
-
-
-def _answers(fn: Callable, cases: Sequence[Case],
-             reference: Callable[..., Any] | None) -> list[tuple[Any, Any, Case]]:
-    """``(received, expected, case)`` for every case the learner's function answers."""
-    out = []
-    for case in cases:
-        try:
-            received = _with_time_limit(_call_seeded, case.call or _default_call, case.seed,
-                                        fn, case)
-            if _is_stub_return(received):
-                continue
-            expected = _expected(case, reference)
-            out.append((_to_tensor_like(received, expected), expected, case))
-        except Exception:
-            continue
-    return out
-
-
-def _detach(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return tuple(_detach(v) for v in value)
-    return value.detach().cpu() if isinstance(value, torch.Tensor) else value
-
-
-def _not_finite(received: Any, expected: Any, case: Case) -> bool:
-    values = received if isinstance(received, tuple) else (received,)
-    return any(not torch.isfinite(v).all() for v in values)
-
-
-# ---------------------------------------------------------- multiple-choice questions
-
-
-@dataclass(frozen=True)
-class Question:
-    """A multiple-choice question whose answer key is not readable from the package.
-
-    ``options`` maps a letter to a choice and ``hint`` goes in a collapsible block under the
-    question (both are in the notebook anyway). The right letter is stored only as
-    ``answer_digest`` (:func:`answer_digest`: a salted SHA-256 of the question's key and
-    the letter), and each letter's explanation only sealed (:func:`seal`, with that letter
-    as the key), so it is released when the learner chooses that letter. This keeps the
-    key out of sight of a learner who reads the package, not from one who tries the four
-    letters with :func:`check_answer`, which is what the checker is for.
-
-    To write or change a question: seal the texts with ``seal(key, letter, text)`` and
-    ``answer_digest(key, right_letter)`` and paste the results; ``unseal(key, letter,
-    q.why[letter])`` reads an explanation back.
-    """
-
-    prompt: str
-    options: Mapping[str, str]
-    answer_digest: str
-    why: Mapping[str, str]
-    hint: str
-
-
-_SALT = "vae-course/questions/v1"
-
-
-def _keystream(key: str, letter: str, n: int) -> bytes:
-    blocks, i = [], 0
-    while 32 * len(blocks) < n:
-        blocks.append(hashlib.sha256(f"{_SALT}|{key}|{letter}|{i}".encode()).digest())
-        i += 1
-    return b"".join(blocks)[:n]
-
-
-def seal(key: str, letter: str, text: str) -> str:
-    """``text`` (an explanation) sealed for question ``key`` and option ``letter``: base64
-    of the UTF-8 bytes XOR a SHA-256 keystream of the salt, the key and the letter."""
-    data = text.encode("utf-8")
-    mixed = bytes(a ^ b for a, b in zip(data, _keystream(key, letter, len(data))))
-    return base64.b64encode(mixed).decode("ascii")
-
-
-def unseal(key: str, letter: str, sealed: str) -> str:
-    """The text that :func:`seal` sealed for ``key`` and ``letter``."""
-    data = base64.b64decode(sealed)
-    return bytes(a ^ b for a, b in zip(data, _keystream(key, letter, len(data)))).decode("utf-8")
-
-
-def answer_digest(key: str, letter: str) -> str:
-    """The salted digest that stands for "``letter`` is the right answer to ``key``"."""
-    return hashlib.sha256(f"{_SALT}|{key}|answer|{letter}".encode()).hexdigest()[:24]
-
-
-QUESTIONS: dict[str, Question] = {}
-
-
-def register_questions(questions: Mapping[str, Question]) -> None:
-    """Add a notebook's questions to :data:`QUESTIONS`.
-
-    Raises:
-        ValueError: a key is already taken (two notebooks used the same name).
-    """
-    for key, question in questions.items():
-        if key in QUESTIONS:
-            raise ValueError(f"question {key!r} is registered twice.")
-        QUESTIONS[key] = question
-
-
-def question_markdown(key: str) -> str:
-    """The question ``key`` of :data:`QUESTIONS` as notebook markdown, with its options
-    and a collapsible hint (an HTML ``<details>`` block).
-
-    Raises:
-        KeyError: unknown ``key`` (the message lists the known ones).
-    """
-    q = _question(key)
-    options = "\n".join(f"- **({letter})** {text}" for letter, text in sorted(q.options.items()))
-    return (f"{q.prompt}\n\n{options}\n\n<details><summary>Hint</summary>\n\n{q.hint}\n\n"
-            "</details>")
-
-
-def _question(key: str) -> Question:
-    if key not in QUESTIONS:
-        raise KeyError(f"no question {key!r}; the questions are {sorted(QUESTIONS)}.")
-    return QUESTIONS[key]
-
-
-def check_answer(key: str, answer: str | None, *, verbose: bool = True) -> CheckResult:
-    """Check the answer to the multiple-choice question ``key`` of :data:`QUESTIONS`.
-
-    Prints whether the answer is right and the explanation for the chosen option (for a
-    wrong option: why it is wrong, without giving the right letter away).
-
-    Args:
-        key: the question, e.g. ``"ae_gaps"``.
-        answer: a letter such as ``"b"`` (case and brackets ignored); ``None`` or ``""``
-            means not attempted yet.
-        verbose: print the verdict.
-
-    Returns:
-        :class:`CheckResult` (``mistake`` is the wrong letter chosen).
-
-    Raises:
-        KeyError: unknown ``key`` (a bug in the notebook, not in the learner's answer).
-    """
-    q = _question(key)
-    name = f"check_answer({key!r})"
-    if answer is None or str(answer).strip() == "":
-        return _not_attempted(name, "no answer yet.", verbose,
-                              todo=f"Set it to one letter ({', '.join(sorted(q.options))}) and run "
-                                   "this cell again.")
-    letter = str(answer).strip().strip("()").strip().lower()
-    if letter not in q.options:
-        return _failed(name, f"{answer!r} is not one of the options.", verbose, mistake="invalid",
-                       hint=f"answer with one letter: {', '.join(sorted(q.options))}.")
-    why = unseal(key, letter, q.why[letter])
-    if answer_digest(key, letter) == q.answer_digest:
-        return _finish(CheckResult(name, "passed", f"[passed] {name}: ({letter}) is right. "
-                                   f"{why}"), verbose)
-    return _failed(name, f"({letter}) is not the best answer.", verbose, mistake=letter,
-                   hint=why + " Read the other options again and try once more.")

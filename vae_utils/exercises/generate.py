@@ -33,6 +33,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .._env import project_root
+
 __all__ = ["CODE_STUB", "TEXT_STUB", "TAG", "exercise_cells", "lesson_path", "sources",
            "stale_lessons", "generate", "main"]
 
@@ -172,8 +174,6 @@ def generate(root: Path | str) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..course import project_root
-
     parser = argparse.ArgumentParser(
         prog="python -m vae_utils.exercises.generate",
         description="Generate each lesson's exercise section from its solved notebook.")

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import torch
 
 from ..losses import bernoulli_nll
-from .checking import (Case, CheckResult, Mistake, Question, _not_finite, register_questions, run_check)
+from .checking import Case, CheckResult, Mistake, not_finite, run_check
+from .questions import Question, register_questions
 
 
 # ---------------------------------------------------------------- 01: reconstruction
@@ -58,7 +59,7 @@ _BCE_MISTAKES = [
             wrong=lambda logits, x: (torch.sigmoid(logits) - x).pow(2).flatten(1).sum(1)),
     Mistake("unstable", "your answer is inf or NaN for very confident logits: log(sigmoid(l)) "
             "underflows. Compute from the logits with F.binary_cross_entropy_with_logits (or "
-            "F.logsigmoid), which is stable.", spot=_not_finite),
+            "F.logsigmoid), which is stable.", spot=not_finite),
 ]
 
 

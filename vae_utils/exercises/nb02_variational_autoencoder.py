@@ -12,7 +12,9 @@ from torch import nn
 
 from ..models import reparameterize as _reparameterize
 from ..train import History, evaluate
-from .checking import (AnswerError, Case, CheckResult, Mistake, Question, _close, _failed, _finish, _not_attempted, register_questions, run_check)
+from .checking import (AnswerError, Case, CheckResult, Mistake, close, failed, fresh_generator,
+                       not_attempted, passed, run_check)
+from .questions import Question, register_questions
 
 
 # ------------------------------------------------------------------ 02: reparameterize
@@ -104,17 +106,11 @@ def _reparam_fixed_cases() -> list[Case]:
     ]
 
 
-def _fresh_seed() -> int:
-    """A seed from the operating system, leaving torch's global random state alone."""
-    import secrets
-    return secrets.randbits(31)
-
-
 def _reparam_fresh_cases(seed: int | None) -> list[Case]:
     """Cases drawn from ``seed`` (``None``: a fresh seed at every call): random sizes,
     means and log-variances in [-6, 6], with one column of large variances (sigma >= 4.4)
     and one of small ones (sigma <= 0.23) in each."""
-    g = torch.Generator().manual_seed(_fresh_seed() if seed is None else seed)
+    g = fresh_generator(seed)
 
     def integer(lo: int, hi: int) -> int:
         return int(torch.randint(lo, hi + 1, (), generator=g))
@@ -333,11 +329,11 @@ def _heads_mistakes(built: Built) -> list[Mistake]:
                 wrong=wrong(lambda mu, lv: mu, lambda mu, lv: torch.relu(lv))),
         Mistake("activation_mu", "no activation on the mu head: the mean can be any real "
                 "number, so fc_mu's output is returned as it is (no ReLU, sigmoid or tanh).",
-                spot=lambda r, e, c: isinstance(r, tuple) and not _close(r[0], e[0], 1e-4, 1e-5)
-                and _close(r[1], e[1], 1e-4, 1e-5)),
+                spot=lambda r, e, c: isinstance(r, tuple) and not close(r[0], e[0], 1e-4, 1e-5)
+                and close(r[1], e[1], 1e-4, 1e-5)),
         Mistake("activation_logvar", "no activation on the logvar head: return fc_logvar(h) "
                 "as it is (a log-variance can be any real number).",
-                spot=lambda r, e, c: isinstance(r, tuple) and _close(r[0], e[0], 1e-4, 1e-5)),
+                spot=lambda r, e, c: isinstance(r, tuple) and close(r[0], e[0], 1e-4, 1e-5)),
     ]
 
 
@@ -403,18 +399,18 @@ def check_beta_experiment(results: Mapping[float, Any], x_test: torch.Tensor | N
     """
     name = "check_beta_experiment"
     if not results:
-        return _not_attempted(name, "no beta has been trained yet (results is "
-                              "empty).", verbose)
+        return not_attempted(name, "no beta has been trained yet (results is "
+                             "empty).", verbose)
     rows, steps = [], set()
     try:
         for beta in sorted(results):
             r = results[beta]
             if isinstance(r, nn.Module):
                 if x_test is None:
-                    return _failed(name, "got trained models but no test images to measure "
-                                   "them on.", verbose, mistake="no_test_images",
-                                   hint="pass the test images too: "
-                                        "check_beta_experiment(models, data.x_test).")
+                    return failed(name, "got trained models but no test images to measure "
+                                  "them on.", verbose, mistake="no_test_images",
+                                  hint="pass the test images too: "
+                                       "check_beta_experiment(models, data.x_test).")
                 device = next(r.parameters()).device
                 with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
                     torch.manual_seed(0)  # the same draw of z for every model
@@ -426,50 +422,49 @@ def check_beta_experiment(results: Mapping[float, Any], x_test: torch.Tensor | N
                     recon, kl = r.train_recon[-1], r.train_kl[-1]
                 steps.add(r.step[-1] if r.step else len(r.epoch))
             elif isinstance(r, (tuple, list)) or isinstance(r, (int, float)):
-                return _failed(name, "got numbers, not trained models: the checker measures "
-                               "the models itself.", verbose, mistake="numbers",
-                               hint="keep each trained model, models[beta] = vu.VAE(...), "
-                                    "train it with vu.fit, then call "
-                                    "check_beta_experiment(models, data.x_test).")
+                return failed(name, "got numbers, not trained models: the checker measures "
+                              "the models itself.", verbose, mistake="numbers",
+                              hint="keep each trained model, models[beta] = vu.VAE(...), "
+                                   "train it with vu.fit, then call "
+                                   "check_beta_experiment(models, data.x_test).")
             else:
                 raise TypeError(f"got a {type(r).__name__} for beta = {beta}")
             rows.append((float(beta), float(recon), float(kl)))
     except Exception as err:
-        return _failed(name, f"could not read results ({type(err).__name__}: {err}).", verbose,
-                       mistake="malformed", hint="pass a dict {beta: model} of the models you "
-                       "trained, with data.x_test, or {beta: history} with the History that "
-                       "vu.fit returned.")
+        return failed(name, f"could not read results ({type(err).__name__}: {err}).", verbose,
+                      mistake="malformed", hint="pass a dict {beta: model} of the models you "
+                      "trained, with data.x_test, or {beta: history} with the History that "
+                      "vu.fit returned.")
     table = "\n".join(["   beta   recon (nats)   KL (nats)"]
                       + [f"  {b:5.2f}   {r:12.2f}   {k:9.2f}" for b, r, k in rows])
     if verbose:
         print(table)
     if len(steps) > 1:
-        return _failed(name, f"the runs trained for different numbers of steps "
-                       f"({sorted(steps)}).", verbose, mistake="unequal_budgets",
-                       hint="give every beta the same steps= (and the same seed), so that "
-                            "beta is the only difference.")
+        return failed(name, f"the runs trained for different numbers of steps "
+                      f"({sorted(steps)}).", verbose, mistake="unequal_budgets",
+                      hint="give every beta the same steps= (and the same seed), so that "
+                           "beta is the only difference.")
     if len(rows) < 2:
-        return _failed(name, "one beta shows no trend.", verbose, mistake="too_few",
-                       hint="train at least two values of beta, e.g. 0.5, 1 and 4.")
+        return failed(name, "one beta shows no trend.", verbose, mistake="too_few",
+                      hint="train at least two values of beta, e.g. 0.5, 1 and 4.")
     if not all(math.isfinite(v) for row in rows for v in row[1:]):
-        return _failed(name, "some numbers are NaN or infinite.", verbose, mistake="not_finite",
-                       hint="a run diverged: lower the learning rate or check the loss.")
+        return failed(name, "some numbers are NaN or infinite.", verbose, mistake="not_finite",
+                      hint="a run diverged: lower the learning rate or check the loss.")
     kls = [k for _, _, k in rows]
     recons = [r for _, r, _ in rows]
     if any(a <= b for a, b in zip(kls, kls[1:])):
-        return _failed(name, "the KL does not fall as beta grows.", verbose,
-                       mistake="kl_not_falling",
-                       hint="did you pass beta=beta to vu.fit, and train every model for the "
-                            "same number of steps from the same seed?")
+        return failed(name, "the KL does not fall as beta grows.", verbose,
+                      mistake="kl_not_falling",
+                      hint="did you pass beta=beta to vu.fit, and train every model for the "
+                           "same number of steps from the same seed?")
     if any(a >= b for a, b in zip(recons, recons[1:])):
-        return _failed(name, "the reconstruction term does not rise as beta grows.", verbose,
-                       mistake="recon_not_rising",
-                       hint="train each model a few hundred steps longer (steps=...), with the "
-                            "same seed, so the trade-off is visible above the noise.")
-    msg = (f"[passed] {name}: as beta grows the KL falls ({kls[0]:.1f} -> {kls[-1]:.1f} nats) "
-           f"and the reconstruction term rises ({recons[0]:.1f} -> {recons[-1]:.1f} nats), "
-           f"as measured by the checker.")
-    return _finish(CheckResult(name, "passed", msg), verbose)
+        return failed(name, "the reconstruction term does not rise as beta grows.", verbose,
+                      mistake="recon_not_rising",
+                      hint="train each model a few hundred steps longer (steps=...), with the "
+                           "same seed, so the trade-off is visible above the noise.")
+    return passed(name, f"as beta grows the KL falls ({kls[0]:.1f} -> {kls[-1]:.1f} nats) and "
+                        f"the reconstruction term rises ({recons[0]:.1f} -> {recons[-1]:.1f} "
+                        "nats), as measured by the checker.", verbose)
 
 
 QUESTIONS: dict[str, Question] = {

@@ -8,7 +8,8 @@ from collections.abc import Callable
 import torch
 
 from ..losses import elbo_loss, kl_to_standard_normal
-from .checking import (Case, CheckResult, Mistake, Question, register_questions, run_check)
+from .checking import Case, CheckResult, Mistake, fresh_generator, run_check
+from .questions import Question, register_questions
 
 
 # ------------------------------------------------------------------------------ 03: KL
@@ -111,7 +112,9 @@ def _kl_gaussians_reference(mu_q, logvar_q, mu_p, logvar_p):
 
 
 def _kl_gaussians_cases(seed: int | None) -> list[Case]:
-    g = torch.Generator().manual_seed(seed if seed is not None else int(torch.randint(2**31, ())))
+    """Fixed cases, then fresh random ones drawn from ``seed`` (``None``: new ones at every
+    call, from their own generator: torch's global random state is left alone)."""
+    g = fresh_generator(seed)
     f64 = torch.float64
 
     def rand(*shape, scale=1.0):
@@ -253,10 +256,7 @@ def _elbo_fresh_cases(seed: int | None) -> list[Case]:
     """Cases drawn from ``seed`` (``None``: fresh ones at every call, from a seed of the
     operating system, so torch's global random state is left alone): random batch sizes,
     latent sizes other than the course's 20, and fractional beta."""
-    if seed is None:
-        import secrets
-        seed = secrets.randbits(31)
-    g = torch.Generator().manual_seed(seed)
+    g = fresh_generator(seed)
 
     def integer(lo: int, hi: int) -> int:
         return int(torch.randint(lo, hi + 1, (), generator=g))

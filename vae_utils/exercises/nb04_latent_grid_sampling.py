@@ -8,7 +8,8 @@ from typing import Any
 import torch
 
 from ..latent import latent_grid as _latent_grid
-from .checking import (Case, CheckResult, Mistake, Question, _not_finite, register_questions, run_check)
+from .checking import Case, CheckResult, Mistake, not_finite, run_check
+from .questions import Question, register_questions
 
 
 # --------------------------------------------------------------------- 04: latent grid
@@ -54,7 +55,7 @@ _GRID_MISTAKES = [
             "first and last probabilities exactly at lo and hi, both ends included.",
             wrong=lambda n, lo=0.05, hi=0.95: _STD_NORMAL.icdf((torch.arange(n) + 0.5) / n)),
     Mistake("endpoints_0_1", "the inverse CDF is -inf at 0 and +inf at 1: keep the "
-            "probabilities strictly inside (0, 1), from lo to hi.", spot=_not_finite),
+            "probabilities strictly inside (0, 1), from lo to hi.", spot=not_finite),
     Mistake("linear_in_z", "your coordinates are evenly spaced in z. The point of the "
             "exercise: space them evenly in PROBABILITY, then map them to z, so they bunch up "
             "near 0 where the prior puts its codes.",

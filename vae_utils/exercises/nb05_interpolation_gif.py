@@ -8,7 +8,8 @@ from typing import Any
 import torch
 
 from ..latent import slerp as _slerp
-from .checking import (Case, CheckResult, Mistake, Question, _clone, _not_finite, register_questions, run_check)
+from .checking import Case, CheckResult, Mistake, clone, not_finite, run_check
+from .questions import Question, register_questions
 
 
 # -------------------------------------------------------------------------- 05: slerp
@@ -63,7 +64,7 @@ _SLERP_MISTAKES = [
             wrong=lambda z0, z1, t: _slerp_with_cos(z0, z1, t, torch.clamp(z0 @ z1, -1, 1))),
     Mistake("parallel", "your function gives inf/NaN for (nearly) parallel codes: there "
             "sin W is about 0. When sin W is tiny (say < 1e-6), return lerp instead.",
-            spot=_not_finite),
+            spot=not_finite),
 ]
 
 
@@ -73,7 +74,7 @@ def _slerp_with_cos(z0, z1, t, cos):
 
 
 def _slerp_call(fn: Callable, case: Case) -> Any:
-    out = fn(*_clone(case.args))
+    out = fn(*clone(case.args))
     if isinstance(out, torch.Tensor) and out.dim() == 2 and out.shape[0] == 1:
         out = out[0]  # (1, D), as vae_utils.latent.slerp returns, is fine too
     return out

@@ -19,8 +19,8 @@ from typing import Any
 import torch
 
 from ..evaluation import active_units, iwae_bound, log_importance_weights
-from .checking import (AnswerError, Case, CheckResult, Mistake, Question, _not_finite,
-                       register_questions, run_check)
+from .checking import AnswerError, Case, CheckResult, Mistake, not_finite, run_check
+from .questions import Question, register_questions
 
 _LIBRARY = (iwae_bound, log_importance_weights, active_units)
 
@@ -80,7 +80,7 @@ _IWAE_MISTAKES = [
     Mistake("exp_underflow", "your result is not finite for realistic log-weights: "
             "exp(-100) is 0 in float32 (anything below about -104 underflows), so "
             "log(mean(exp(log_w))) is log 0 = -inf. Stay in log space: torch.logsumexp "
-            "subtracts the largest log-weight before it exponentiates.", spot=_not_finite),
+            "subtracts the largest log-weight before it exponentiates.", spot=not_finite),
     Mistake("wrong_dim", "you reduced over the images instead of the codes: the k codes of "
             "an image lie along dim=1, and the answer has one value per image, shape (B,).",
             spot=_wrong_dim),
@@ -121,7 +121,7 @@ def check_iwae_bound(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], to
     MNIST-sized log-weights (about -100 nats, where ``exp`` underflows in float32), one
     dominant code among 1,000 and float64 inputs near -800 nats. Passing the library's
     own ``vu.iwae_bound`` (or ``vu.log_importance_weights``), a function that calls one, or
-    a copy of one is refused (:func:`~vae_utils.exercises.checking.library_copy`).
+    a copy of one is refused (:func:`~vae_utils.exercises.guards.library_copy`).
 
     Returns:
         :class:`CheckResult`; recognised mistakes: ``library``,

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import inspect
-import secrets
 from collections.abc import Callable
-from types import CodeType
 from typing import Any
 
 import numpy as np
 import torch
 
-from .checking import (Case, CheckResult, Mistake, Question, _clone, _failed, _not_finite,
-                       register_questions, run_check)
+from .checking import (Case, CheckResult, Mistake, clone, failed, fresh_seed, not_finite,
+                       run_check)
+from .guards import library_copy
+from .questions import Question, register_questions
 
 # ------------------------------------------------------------------ 07: AUROC by hand
 
@@ -57,7 +56,7 @@ def _random_scores(rng: np.random.Generator, n: int, shift: float, ties: bool) -
 
 def _auroc_cases(seed: int | None = None) -> list[Case]:
     """Edge cases, then fresh random cases (a new draw every call unless ``seed`` is given)."""
-    rng = np.random.default_rng(secrets.randbits(64) if seed is None else seed)
+    rng = np.random.default_rng(fresh_seed(seed))
     f = lambda *v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
     cases = [
         Case("perfect separation: every outlier scores higher -> 1", (f(0.1, 0.2, 0.3),
@@ -101,7 +100,7 @@ _AUROC_MISTAKES = [
             "(n_out - 1) / 2 instead).",
             wrong=lambda a, b: _pairs(a, b, 0.5) - 1.0 / len(a)),
     Mistake("not_finite", "your answer is NaN or infinite: check for a division by zero.",
-            spot=_not_finite),
+            spot=not_finite),
     Mistake("not_one_number", "return one number (a float or a 0-d tensor) for the whole "
             "pair of sets, not one value per score.",
             spot=lambda received, expected, case: isinstance(received, torch.Tensor)
@@ -109,30 +108,8 @@ _AUROC_MISTAKES = [
 ]
 
 
-def _library_function(fn: Any) -> str | None:
-    """The name of an AUROC library function ``fn`` is, or calls; ``None`` if it is the
-    learner's own code."""
-    target = getattr(fn, "func", fn)  # functools.partial
-    module = getattr(inspect.getmodule(target), "__name__", "") or ""
-    name = getattr(target, "__name__", type(target).__name__)
-    if module.split(".")[0] in _LIBRARY_MODULES:
-        return f"{module}.{name}"
-    code = getattr(target, "__code__", None)
-    if isinstance(code, CodeType):
-        names = set()
-        todo = [code]
-        while todo:
-            c = todo.pop()
-            names.update(c.co_names)
-            todo.extend(k for k in c.co_consts if isinstance(k, CodeType))
-        used = sorted(names & set(_LIBRARY_NAMES))
-        if used:
-            return used[0]
-    return None
-
-
 def _auroc_call(fn: Callable, case: Case) -> Any:
-    out = fn(*_clone(case.args))
+    out = fn(*clone(case.args))
     if isinstance(out, np.ndarray | np.generic):
         out = torch.as_tensor(np.asarray(out, dtype=np.float64))
     if isinstance(out, torch.Tensor):
@@ -167,13 +144,13 @@ def check_auroc(fn: Callable[[torch.Tensor, torch.Tensor], Any], *, verbose: boo
         ``ties_as_losses``, ``ties_as_wins``, ``not_divided``, ``rank_sum``,
         ``ranks_from_zero``, ``not_finite``, ``not_one_number``.
     """
-    library = _library_function(fn) if callable(fn) else None
+    library = library_copy(fn, (), modules=_LIBRARY_MODULES, names=_LIBRARY_NAMES)
     if library is not None:
-        return _failed("check_auroc", f"you passed (or your function calls) the library "
-                       f"function {library}.", verbose, mistake="library",
-                       hint="the exercise is to compute the AUROC by hand, from the ranks of "
-                            "the scores; scikit-learn is the reference the checker compares "
-                            "your answer with.")
+        return failed("check_auroc", f"{library}; a library function does the work the "
+                      "exercise asks for.", verbose, mistake="library",
+                      hint="the exercise is to compute the AUROC by hand, from the ranks of "
+                           "the scores; scikit-learn is the reference the checker compares "
+                           "your answer with.")
     cases = [Case(c.name, c.args, rtol=c.rtol, atol=c.atol, call=_auroc_call)
              for c in _auroc_cases(seed)]
     return run_check("check_auroc", fn, cases, _sklearn_auroc, mistakes=_AUROC_MISTAKES,

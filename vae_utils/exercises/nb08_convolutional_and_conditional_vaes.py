@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checking import AnswerError, Case, CheckResult, Mistake, Question, register_questions, run_check
+from .checking import AnswerError, Case, CheckResult, Mistake, fresh_seed, run_check
+from .questions import Question, register_questions
 
 __all__ = ["check_conv_output_size", "check_decoder_input"]
 
@@ -57,7 +58,10 @@ def _conv_size_call(fn: Callable, case: Case) -> torch.Tensor:
     return torch.tensor(_whole_number(fn(*case.args)))
 
 
-def _conv_size_cases(rng: random.Random) -> list[Case]:
+def _conv_size_cases(seed: int | None = None) -> list[Case]:
+    """Six fixed cases, then six random ones drawn from ``seed`` (``None``: fresh ones at
+    every call)."""
+    rng = random.Random(fresh_seed(seed))
     fixed = [
         Case("28 pixels, kernel 4, stride 2, padding 1 (the ConvVAE's first layer)",
              (28, 4, 2, 1)),
@@ -129,7 +133,7 @@ def check_conv_output_size(fn: Callable[[int, int, int, int], int], *,
         ``no_padding``, ``padding_once``, ``no_plus_one``, ``rounded_up``,
         ``rounded_nearest``, ``not_whole``, ``not_a_number``.
     """
-    return run_check("check_conv_output_size", fn, _conv_size_cases(random.Random(seed)),
+    return run_check("check_conv_output_size", fn, _conv_size_cases(seed),
                      _conv_size_ref, mistakes=_CONV_SIZE_MISTAKES,
                      generic_hint="build an nn.Conv2d with these arguments, pass it "
                                   "torch.zeros(1, 1, size, size) and compare the output's "
@@ -162,7 +166,10 @@ def _gradient_call(fn: Callable, case: Case) -> torch.Tensor:
     return z.grad
 
 
-def _decoder_input_cases(rng: random.Random) -> list[Case]:
+def _decoder_input_cases(seed: int | None = None) -> list[Case]:
+    """Five fixed cases, then four random ones drawn from ``seed`` (``None``: fresh ones at
+    every call)."""
+    rng = random.Random(fresh_seed(seed))
     g = torch.Generator().manual_seed(8)
     fixed = [
         Case("B = 3 codes of D = 2, labels (3, 1, 3): classes 4-9 absent from the batch",
@@ -244,7 +251,7 @@ def check_decoder_input(fn: Callable[[torch.Tensor, torch.Tensor, int], torch.Te
         :class:`CheckResult`; recognised mistakes: ``label_first``, ``no_num_classes``,
         ``raw_label``, ``no_z``, ``no_label``, ``off_by_one``, ``detached``.
     """
-    return run_check("check_decoder_input", fn, _decoder_input_cases(random.Random(seed)),
+    return run_check("check_decoder_input", fn, _decoder_input_cases(seed),
                      _decoder_input_ref, mistakes=_DECODER_INPUT_MISTAKES,
                      generic_hint="print your output for the failing case next to z and y: "
                                   "each row should start with that row's z and end with "

@@ -1,4 +1,5 @@
-"""One source per exercise: the solved notebooks generate the lessons' exercise sections.
+"""One source per exercise (``vae_utils.exercises.generate``): the solved notebooks generate
+the lessons' exercise sections.
 
 The lessons must match what ``python -m vae_utils.exercises.generate`` makes from the solved
 notebooks (so an edit by hand, or a source changed without generating, fails here); the
@@ -9,7 +10,6 @@ generating (every check cell shows its "not attempted" verdict).
 import ast
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +18,8 @@ import nbgrader  # noqa: F401  (the dev extra installs it; a missing install is 
 
 from vae_utils.exercises import generate
 
-ROOT = Path(__file__).resolve().parents[1]
+from .helpers import ROOT
+
 SOURCES = generate.sources(ROOT)
 
 
@@ -133,5 +134,11 @@ def test_the_walkthrough_config_uses_the_generators_stubs():
 
 def test_the_check_command_reports(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
+    assert generate.main(["--check"]) == 0
+    assert "all 8 lessons match" in capsys.readouterr().out
+
+
+def test_the_check_command_finds_the_course_from_a_subfolder(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT / "notebooks" / "solutions")
     assert generate.main(["--check"]) == 0
     assert "all 8 lessons match" in capsys.readouterr().out

@@ -14,12 +14,7 @@ import vae_utils as vu
 from vae_utils.exercises import QUESTIONS, check_answer, check_auroc, question_markdown
 from vae_utils.exercises.nb07_latent_space_and_anomalies import _auroc_cases
 
-
-def _fails_with(result, key, *words):
-    assert result.status == "failed" and not result, result.message
-    assert result.mistake == key, result.message
-    for w in words:
-        assert w.lower() in result.hint.lower(), result.hint
+from .helpers import fails_with, pairwise_auroc
 
 
 # ------------------------------------------------------------------ right answers
@@ -35,12 +30,6 @@ def rank_auroc(scores_in, scores_out):
     ranks = (rank_sum / count)[group]
     n_in, n_out = len(scores_in), len(scores_out)
     return ((ranks[n_in:].sum() - n_out * (n_out + 1) / 2) / (n_in * n_out)).item()
-
-
-def pairwise_auroc(scores_in, scores_out):
-    """Another right answer: count the pairs, a tie one half; returns a 0-d tensor."""
-    diff = scores_out[:, None] - scores_in[None, :]
-    return (diff > 0).double().mean() + 0.5 * (diff == 0).double().mean()
 
 
 def numpy_auroc(scores_in, scores_out):
@@ -123,7 +112,7 @@ def per_score(a, b):
 ])
 def test_mistakes_are_named(fn, key, words):
     for _ in range(3):
-        _fails_with(check_auroc(fn, verbose=False), key, *words)
+        fails_with(check_auroc(fn, verbose=False), key, *words)
 
 
 def test_hints_never_print_the_solution():

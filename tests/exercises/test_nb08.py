@@ -8,51 +8,36 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vae_utils.exercises import (QUESTIONS, CheckResult, check_answer, check_conv_output_size,
+from vae_utils.exercises import (QUESTIONS, check_answer, check_conv_output_size,
                                  check_decoder_input, question_markdown)
 from vae_utils.exercises.nb08_convolutional_and_conditional_vaes import (_conv_size_cases,
+                                                                         _conv_size_ref,
                                                                          _decoder_input_cases)
 
-
-def _fails_with(result: CheckResult, key: str, *words: str) -> None:
-    assert result.status == "failed" and not result, result.message
-    assert result.mistake == key, result.message
-    for w in words:
-        assert w.lower() in result.hint.lower(), result.hint
-
-
-def _stub(*args, **kwargs):
-    raise NotImplementedError
+from .helpers import conv_size, decoder_input, fails_with, stub
 
 
 # ------------------------------------------------------------------ conv output size
 
 
-def _conv_size(size, kernel_size, stride, padding):
-    return (size + 2 * padding - kernel_size) // stride + 1
-
-
 @pytest.mark.parametrize("seed", [None, 0, 1, 2])
 def test_conv_output_size_accepts_the_right_answer(seed, capsys):
-    assert check_conv_output_size(_conv_size, seed=seed).passed
+    assert check_conv_output_size(conv_size, seed=seed).passed
     assert "[passed] check_conv_output_size" in capsys.readouterr().out
     # a float or a one-element tensor holding a whole number is accepted too
-    assert check_conv_output_size(lambda *a: float(_conv_size(*a)), verbose=False).passed
-    assert check_conv_output_size(lambda *a: torch.tensor(_conv_size(*a)), verbose=False).passed
+    assert check_conv_output_size(lambda *a: float(conv_size(*a)), verbose=False).passed
+    assert check_conv_output_size(lambda *a: torch.tensor(conv_size(*a)), verbose=False).passed
 
 
 def test_the_reference_is_a_real_conv2d_and_the_random_cases_are_fresh():
-    import random
-
-    from vae_utils.exercises.nb08_convolutional_and_conditional_vaes import _conv_size_ref
     for size, k, s, p in [(28, 4, 2, 1), (28, 3, 2, 1), (7, 7, 1, 0), (64, 5, 3, 2)]:
-        assert int(_conv_size_ref(size, k, s, p)) == _conv_size(size, k, s, p)
-    first = [c.args for c in _conv_size_cases(random.Random())]
-    second = [c.args for c in _conv_size_cases(random.Random())]
+        assert int(_conv_size_ref(size, k, s, p)) == conv_size(size, k, s, p)
+    first = [c.args for c in _conv_size_cases()]
+    second = [c.args for c in _conv_size_cases()]
     assert first[:6] == second[:6] and len(first) == 12
     assert first[6:] != second[6:]  # 6 fresh cases; equal by chance with negligible odds
-    assert [c.args for c in _conv_size_cases(random.Random(3))] == \
-        [c.args for c in _conv_size_cases(random.Random(3))]
+    assert [c.args for c in _conv_size_cases(seed=3)] == \
+        [c.args for c in _conv_size_cases(seed=3)]
 
 
 @pytest.mark.parametrize("wrong, key, words", [
@@ -69,12 +54,12 @@ def test_the_reference_is_a_real_conv2d_and_the_random_cases_are_fresh():
 @pytest.mark.parametrize("seed", [None, 5])
 def test_conv_output_size_names_the_mistake(wrong, key, words, seed):
     result = check_conv_output_size(wrong, verbose=False, seed=seed)
-    _fails_with(result, key, *words)
+    fails_with(result, key, *words)
     assert "//" not in result.hint and "+ 1" not in result.hint  # names it, never solves it
 
 
 def test_conv_output_size_stub_and_exception():
-    assert check_conv_output_size(_stub, verbose=False).status == "not attempted"
+    assert check_conv_output_size(stub, verbose=False).status == "not attempted"
     result = check_conv_output_size(lambda *a: 1 / 0, verbose=False)
     assert result.status == "failed" and result.mistake == "exception"
     assert "ZeroDivisionError" in result.message
@@ -83,13 +68,9 @@ def test_conv_output_size_stub_and_exception():
 # ------------------------------------------------------------------ decoder input
 
 
-def _decoder_input(z, y, num_classes):
-    return torch.cat((z, F.one_hot(y, num_classes).to(z.dtype)), dim=1)
-
-
 @pytest.mark.parametrize("seed", [None, 0, 1])
 def test_decoder_input_accepts_the_right_answer(seed):
-    assert check_decoder_input(_decoder_input, verbose=False, seed=seed).passed
+    assert check_decoder_input(decoder_input, verbose=False, seed=seed).passed
     # another correct way to write it: scatter a 1 into a zero matrix
     def by_hand(z, y, num_classes):
         hot = torch.zeros(len(z), num_classes).scatter_(1, y[:, None], 1.0)
@@ -98,12 +79,11 @@ def test_decoder_input_accepts_the_right_answer(seed):
 
 
 def test_decoder_input_random_cases_are_fresh():
-    import random
-    a = [tuple(c.args[0].shape) + (c.args[2],) for c in _decoder_input_cases(random.Random())]
-    b = [tuple(c.args[0].shape) + (c.args[2],) for c in _decoder_input_cases(random.Random())]
+    a = [tuple(c.args[0].shape) + (c.args[2],) for c in _decoder_input_cases()]
+    b = [tuple(c.args[0].shape) + (c.args[2],) for c in _decoder_input_cases()]
     assert a[:5] == b[:5] and len(a) == 9
-    first = _decoder_input_cases(random.Random())[5:]
-    second = _decoder_input_cases(random.Random())[5:]
+    first = _decoder_input_cases()[5:]
+    second = _decoder_input_cases()[5:]
     assert any(x.args[0].shape != y.args[0].shape or not torch.equal(x.args[0], y.args[0])
                for x, y in zip(first, second))
 
@@ -123,12 +103,12 @@ def test_decoder_input_random_cases_are_fresh():
 ])
 def test_decoder_input_names_the_mistake(wrong, key, words):
     result = check_decoder_input(wrong, verbose=False)
-    _fails_with(result, key, *words)
+    fails_with(result, key, *words)
     assert "torch.cat(" not in result.hint and "F.one_hot(y, num_classes)" not in result.hint
 
 
 def test_decoder_input_stub_and_exception():
-    assert check_decoder_input(_stub, verbose=False).status == "not attempted"
+    assert check_decoder_input(stub, verbose=False).status == "not attempted"
     result = check_decoder_input(lambda z, y, c: z @ z, verbose=False)
     assert result.status == "failed" and result.mistake == "exception"
 

@@ -11,28 +11,13 @@ import pytest
 import torch
 
 import vae_utils as vu
-from vae_utils.exercises import (QUESTIONS, CheckResult, check_answer, check_best_elbo,
-                                 check_iwae_bound)
+from vae_utils.exercises import QUESTIONS, check_answer, check_best_elbo, check_iwae_bound
 from vae_utils.exercises.nb06_evaluating_a_vae import _best_cases, _iwae_cases, _iwae_reference
 
-
-def _fails_with(result: CheckResult, key: str, *words: str) -> None:
-    assert result.status == "failed" and not result.passed, result.message
-    assert result.mistake == key, result.message
-    for w in words:
-        assert w.lower() in result.hint.lower(), result.hint
-
-
-def _stub(*args, **kwargs):
-    raise NotImplementedError
+from .helpers import fails_with, right_best, right_iwae, stub
 
 
 # ------------------------------------------------------------------- check_iwae_bound
-
-
-def right_iwae(log_px_given_z, log_pz, log_qz):
-    log_w = log_px_given_z + log_pz - log_qz  # (B, k)
-    return torch.logsumexp(log_w, dim=1) - math.log(log_w.shape[1])
 
 
 def test_right_answer_passes(capsys):
@@ -69,7 +54,7 @@ def test_right_answer_written_differently_passes():
 ])
 def test_usual_mistakes_are_recognised(wrong, key, words):
     result = check_iwae_bound(wrong, verbose=False)
-    _fails_with(result, key, *words)
+    fails_with(result, key, *words)
 
 
 def test_hints_never_print_the_solution():
@@ -97,7 +82,7 @@ def test_a_function_that_calls_the_library_is_refused():
 
 
 def test_stub_and_crash():
-    assert check_iwae_bound(_stub, verbose=False).status == "not attempted"
+    assert check_iwae_bound(stub, verbose=False).status == "not attempted"
     assert check_iwae_bound(lambda a, b, c: None, verbose=False).status == "not attempted"
     crash = check_iwae_bound(lambda a, b, c: a @ b, verbose=False)
     assert crash.status == "failed" and crash.mistake == "exception"
@@ -124,11 +109,6 @@ def test_cases_include_the_underflow_and_are_fresh():
 
 
 # ------------------------------------------------------------------- check_best_elbo
-
-
-def right_best(points):
-    beta = min(points, key=lambda b: sum(points[b]))
-    return beta, sum(points[beta])
 
 
 def test_best_elbo_right_answer_passes():
@@ -160,7 +140,7 @@ def test_best_elbo_right_answer_passes():
     (lambda p: min(p, key=lambda b: sum(p[b])), "malformed", ["pair"]),
 ])
 def test_best_elbo_mistakes(wrong, key, words):
-    _fails_with(check_best_elbo(wrong, verbose=False), key, *words)
+    fails_with(check_best_elbo(wrong, verbose=False), key, *words)
 
 
 def test_best_elbo_cases_separate_the_mistakes():
@@ -176,7 +156,7 @@ def test_best_elbo_cases_separate_the_mistakes():
 
 
 def test_best_elbo_stub():
-    assert check_best_elbo(_stub, verbose=False).status == "not attempted"
+    assert check_best_elbo(stub, verbose=False).status == "not attempted"
 
 
 # ------------------------------------------------------------------------- question

@@ -16,11 +16,14 @@ import sys
 import textwrap
 from pathlib import Path
 
-
 import nbformat
 import nbgrader  # noqa: F401  (the dev extra installs it; a missing install is an error here)
+import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from .helpers import ROOT
+
+pytestmark = pytest.mark.slow  # about ten nbgrader commands and two autograde kernel runs
+
 SOURCE = ROOT / "notebooks" / "solutions" / "03_kl_divergence_and_elbo_solutions.ipynb"
 LESSON = ROOT / "notebooks" / "03_kl_divergence_and_elbo.ipynb"
 ASSIGNMENT, NOTEBOOK = "ps03", "03_exercises"
@@ -35,6 +38,9 @@ def _config_from_instructors() -> str:
 
 def _nbgrader(*args: str, cwd: Path, exchange: Path) -> str:
     env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
+    # nbgrader runs console scripts (alembic) through PATH: put this interpreter's scripts
+    # first, so the test passes with the environment's python even when it is not activated.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     done = subprocess.run([sys.executable, "-m", "nbgrader", *args,
                            f"--Exchange.root={exchange}"],
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
