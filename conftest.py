@@ -7,8 +7,8 @@ Two commands, told apart by the ``slow`` marker (registered in ``pyproject.toml`
   the benchmarks' ``--quick`` runs and the tests of more than a few seconds are left out;
 * ``python -m pytest``: everything, as CI runs it. nbval executes every notebook in
   ``notebooks/`` (``testpaths``) on the offline digits, the notebook passes in ``tests/``
-  run them again (at full size, with the lessons' claims checked), and the slow unit
-  tests run too.
+  run them again (``test_notebook_claims.py``: offline and on real MNIST, with the
+  lessons' claims checked), and the slow unit tests run too.
 
 Slow are every notebook item (``pytest_collection_modifyitems`` below marks them: nbval
 collects the notebooks itself, so no decorator can), and in ``tests/`` whatever starts a
@@ -20,9 +20,8 @@ Set before any notebook kernel starts (kernels inherit the environment):
 
 * ``VAE_FIGURES_DIR``: a temporary folder, so the figures the notebooks save do not
   overwrite the committed ones in ``figures/`` (``git status`` stays clean);
-* ``VAE_OFFLINE=1``: nbval runs every notebook on the offline 5,000 digits; the
-  full-size pass (``tests/test_notebooks_full_size.py``) runs them again on a
-  60,000 / 10,000 MNIST-format folder;
+* ``VAE_OFFLINE=1``: nbval runs every notebook on the offline 5,000 digits (the
+  notebook passes in ``tests/`` set their kernels' data themselves);
 * ``VAE_PROGRESS=0``: no progress bars in the outputs;
 * ``NBGRADER_EXECUTION=autograde`` while nbval runs a solved notebook
   (``notebooks/solutions/``), and unset otherwise: its check cells then raise on a wrong
