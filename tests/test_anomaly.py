@@ -164,14 +164,9 @@ def test_trained_vae_scores_uniform_noise_above_test_digits(trained):
 
 def test_conditional_models_need_their_labels():
     class Conditional(vu.VAE):
-        conditional = True
+        """The plain VAE's networks, but a model that needs (and checks) its labels."""
+
         num_classes = 10
-
-        def encode(self, x, y):
-            return super().encode(x)
-
-        def decode(self, z, y=None):
-            return super().decode(z)
 
     torch.manual_seed(0)
     model = Conditional(latent_dim=2, hidden_dims=(16,)).eval()

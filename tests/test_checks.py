@@ -64,7 +64,7 @@ def test_labels():
         _checks.labels(torch.zeros(3), 3, 10)
     with pytest.raises(ValueError, match=r"y must have shape \(3,\)"):
         _checks.labels(torch.zeros(2, dtype=torch.int64), 3, 10)
-    with pytest.raises(ValueError, match=r"labels must lie in 0..9 for this model; got values from 0 to 10"):
+    with pytest.raises(ValueError, match=r"labels must lie in 0..9; got values from 0 to 10"):
         _checks.labels(torch.tensor([0, 10, 1]), 3, 10)
 
 

@@ -28,8 +28,11 @@ def trained(mnist):
 
 def test_is_a_conditional_vae_exported_at_the_top_level(model):
     assert vu.ConditionalVAE is ConditionalVAE
-    assert isinstance(model, vu.VAE)
+    assert isinstance(model, vu.GaussianVAE)
     assert model.conditional is True and model.num_classes == 10
+    for name in ("forward", "sample", "reconstruct", "loss_terms", "log_weights"):
+        assert name not in vars(ConditionalVAE)
+        assert getattr(ConditionalVAE, name) is getattr(vu.GaussianVAE, name)
 
 
 def test_shapes(model):

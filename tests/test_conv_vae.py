@@ -15,7 +15,11 @@ def model():
 
 def test_is_a_vae_exported_at_the_top_level(model):
     assert vu.ConvVAE is ConvVAE
-    assert isinstance(model, vu.VAE) and not getattr(model, "conditional", False)
+    # a VAE of the course: it inherits forward, sample, reconstruct, loss_terms and
+    # log_weights from the base, and defines only its networks
+    assert isinstance(model, vu.GaussianVAE) and not model.conditional
+    for name in ("forward", "sample", "reconstruct", "loss_terms", "log_weights"):
+        assert name not in vars(ConvVAE) and getattr(ConvVAE, name) is getattr(vu.GaussianVAE, name)
 
 
 def test_shapes_of_every_layer(model):
@@ -108,9 +112,11 @@ def test_bad_input_gets_a_clear_error(model):
         model.decode(torch.randn(2, 5))
     with pytest.raises(ValueError, match="does not use labels"):
         vu.evaluate(model, torch.rand(4, 1, 28, 28), y=torch.zeros(4, dtype=torch.int64))
-    for bad in [(16,), (16, 0), (16.0, 32), (16, 32, 64)]:
+    for bad in [(16,), (16, 0), (16, 32, 64)]:
         with pytest.raises(ValueError, match="channels"):
             ConvVAE(latent_dim=4, channels=bad)
+    with pytest.raises(TypeError, match="channels"):  # as hidden_dims=(400.0,) does
+        ConvVAE(latent_dim=4, channels=(16.0, 32))
     with pytest.raises(ValueError, match="latent_dim"):
         ConvVAE(latent_dim=0)
 

