@@ -39,15 +39,25 @@ def test_samples_title():
 
 
 def test_loss_curves_show_recon_and_kl_separately():
-    h = History(epoch=[1, 2], train_loss=[3.0, 2.0], train_recon=[2.5, 1.6], train_kl=[0.5, 0.4],
-                test_loss=[3.1, 2.2], test_recon=[2.6, 1.8], test_kl=[0.5, 0.4], seconds=[1, 1])
-    fig = plot_loss_curves(h)
+    h = History(epoch=[1, 2], step=[100, 200], train_loss=[3.0, 2.0], train_recon=[2.5, 1.6],
+                train_kl=[0.5, 0.4], test_loss=[3.1, 2.2], test_recon=[2.6, 1.8],
+                test_kl=[0.5, 0.4], seconds=[1, 1])
+    fig = plot_loss_curves(h, title="a VAE")
     titles = [ax.get_title() for ax in fig.axes]
     assert len(titles) == 3 and "KL" in titles[2] and "reconstruction" in titles[1]
     assert all(ax.get_ylabel() == "nats per image" for ax in fig.axes)
-    ae = History(epoch=[1], train_loss=[2.0], train_recon=[2.0], train_kl=[0.0],
+    train, test = fig.axes[0].get_lines()
+    # a training point is the mean over its row's steps (drawn mid-row); a test point is
+    # measured at the row's end
+    assert list(train.get_xdata()) == [50, 150] and list(test.get_xdata()) == [100, 200]
+    ae = History(epoch=[1], step=[100], train_loss=[2.0], train_recon=[2.0], train_kl=[0.0],
                  test_loss=[2.1], test_recon=[2.1], test_kl=[0.0], seconds=[1])
-    assert len(plot_loss_curves(ae).axes) == 1
+    one = plot_loss_curves(ae, title="an autoencoder")
+    assert len(one.axes) == 1 and one.axes[0].get_title() == "an autoencoder"
+    assert one._suptitle is None  # the title once, not twice
+    with pytest.raises(ValueError, match="1 rows but 0 steps"):
+        plot_loss_curves(History(epoch=[1], train_loss=[2.0], train_recon=[2.0], train_kl=[0.0],
+                                 test_loss=[2.1], test_recon=[2.1], test_kl=[0.0]))
 
 
 def test_latent_scatter(tmp_path):

@@ -171,8 +171,10 @@ def plot_samples(samples: torch.Tensor, nrow: int = 8, title: str | None = None,
 
 def plot_loss_curves(history, title: str | None = None, save: str | None = None) -> Figure:
     """Training and test loss, and (for a VAE) reconstruction and KL on separate axes,
-    against the optimiser step (each point is one row of the history: the training
-    average over that row's steps, and the test value at its end).
+    against the optimiser step. Each point is one row of the history: the training
+    average over that row's steps, drawn at the row's middle step, and the test value
+    measured at its last step (so early in training the test point can lie below the
+    training one: it was measured after more steps).
 
     Args:
         history: a :class:`vae_utils.train.History` or its ``as_dict()``.
@@ -189,7 +191,7 @@ def plot_loss_curves(history, title: str | None = None, save: str | None = None)
     else:
         raise TypeError(f"history must be the History that fit returned (or its as_dict()); "
                         f"got {type(history).__name__}.")
-    needed = [k for k in ("epoch", "train_loss", "train_recon", "train_kl", "test_loss",
+    needed = [k for k in ("epoch", "step", "train_loss", "train_recon", "train_kl", "test_loss",
                           "test_recon", "test_kl") if k not in h]
     if needed:
         raise ValueError(f"history misses the column(s) {needed}; pass the History that fit "
@@ -197,24 +199,29 @@ def plot_loss_curves(history, title: str | None = None, save: str | None = None)
     if not h["epoch"]:
         raise ValueError("history has no rows: training stopped before the first row finished "
                          f"(stopped={h.get('stopped')!r}), so there is no curve to draw.")
-    by_step = len(h.get("step") or []) == len(h["epoch"])  # histories from before steps
-    xs = h["step"] if by_step else h["epoch"]
+    if len(h["step"]) != len(h["epoch"]):
+        raise ValueError(f"history has {len(h['epoch'])} rows but {len(h['step'])} steps; pass "
+                         "the History that fit returned.")
+    steps = np.asarray(h["step"], dtype=float)
+    # a training value is the mean over its row's steps: draw it at the row's middle step;
+    # a test value is measured at the row's last step
+    train_x = (np.r_[0.0, steps[:-1]] + steps) / 2
     has_kl = any(abs(v) > 0 for v in h["train_kl"])
     ncols = 3 if has_kl else 1
     fig, axes = plt.subplots(1, ncols, figsize=(4.2 * ncols, 3.2), squeeze=False)
-    panels = [("loss", "total loss" if has_kl else "reconstruction loss")]
+    panels = [("loss", "total loss" if has_kl else (title or "reconstruction loss"))]
     if has_kl:
         panels += [("recon", "reconstruction  -log p(x|z)"), ("kl", "KL(q(z|x) || p(z))")]
     for ax, (key, label) in zip(axes[0], panels):
-        ax.plot(xs, h[f"train_{key}"], marker=".", label="train")
+        ax.plot(train_x, h[f"train_{key}"], marker=".", label="train (mean over each row)")
         if not all(np.isnan(h[f"test_{key}"])):
-            ax.plot(xs, h[f"test_{key}"], marker=".", label="test")
-        ax.set_xlabel("optimiser step" if by_step else "epoch")
+            ax.plot(steps, h[f"test_{key}"], marker=".", label="test (at the row's end)")
+        ax.set_xlabel("optimiser step")
         ax.set_ylabel("nats per image")
         ax.set_title(label)
         ax.grid(alpha=0.3)
-        ax.legend()
-    if title:
+        ax.legend(fontsize="small")
+    if title and has_kl:
         fig.suptitle(title)
     fig.tight_layout()
     return _maybe_save(fig, save)
