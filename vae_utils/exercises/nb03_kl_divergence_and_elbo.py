@@ -384,18 +384,20 @@ QUESTIONS: dict[str, Question] = {
                       "the VAE trains as the course's does.",
                  "b": 'The loss changes with the batch size, so the learning rate has to be '
                       'tuned again for every batch size.',
-                 "c": 'The KL is 20 times too large next to the reconstruction, so the '
-                      'optimiser diverges within a few steps.',
-                 "d": 'The reconstruction is a mean over 784 pixels, 784 times too small next'
-                      ' to the KL, so codes carry little.'},
+                 "c": 'The KL is summed over the 20 latent dimensions; it should be averaged '
+                      'like the BCE, so this is beta = 20.',
+                 "d": 'The reconstruction is a mean over 784 pixels, 784 times too small '
+                      'next to the KL, so codes carry little.'},
         answer_digest="e7a081a03d16878e0f829c17",
         why={"a": "HATcuc273CIVMKEI6a6ij9fT+nbnC1rmzT3LkE4lW8qMo4XNe3u4JugaH6xS7Y6EJvpieYw5"
                    "20VFVAAVGcEgjqkoG/9JzTHQV9OuYC0jHZhr2/8nLNEMPzy3OsIVL+Gt7PIp43p2gVDpCQ5w"
                    "cLBAxdqD7Ez+fgwNpf3tKomOKYcI",
              "b": "a9gLIGgu7xpFNC0BRT+w73MK+2ZombzgyxDufx7cOjXrYwGnNHwVc25j1/TqDwkrUaCj/MzG"
                    "cCEAUHBfS9NIiWezaZTOIl/xpT76arGEE2ZNI6xodk0Drocf9Q7BNYiyiX87a919FeBn",
-             "c": "Ij+IZEhE/s/iNr5q7grH6Ww7/kSHFkCmi3aEj257VbwNrgL9o7xx524cC5ZwuisBholsMpxC"
-                   "nYhxE/rHEKuH64Fkss9+XXLy",
+             "c": "JSKAKWpmuZzjM7YvwWaI8H8srACaE0DolH6fhHMvHKtEoAjhorB9/SYcFo016DIUgZ86d4UK"
+                   "kds9CPWPVKGd8I1i65t0ST+9m8ZgHIyZCgD/AB2l1TBHDly15qZxMVrFh+NHC93c98L5LsAr"
+                   "9V6DFObMnIe6cuV6j+BZ1f+cSML7fDohQrHwvwhE5c13n9gXqHjBxQVVTw8mAqV0LaW6pzzf"
+                   "fgq5A9TAwjZL/pfrZQap9WlA2jlNwvxvaoTt7xeZHEi0X0J4HOjQQUro9keEOjdiqPg=",
              "d": "P0sf40of6Tn3GGk29asO8teUe4Y2dkIGXSaXXkyqRrLMlZ6MSMIVdltTHjB9YspWsud55noJ"
                    "7ZXdi3T3WWoIQVobQCdSc3Bf/De5rHtEudtZdeXB7vycF7zqH/wQn4tVCqzm3iDLI6VhLUfI"
                    "9OYcnXzBKBuy784wSWIIdBvP17cu+ayZ7mYC97p8Z/zhHrmLyOPaxh4EUveWFRPfqOGoNHxU"

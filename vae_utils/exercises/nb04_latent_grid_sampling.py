@@ -90,10 +90,10 @@ def check_latent_grid(fn: Callable[..., torch.Tensor], *, verbose: bool = True) 
 
 QUESTIONS: dict[str, Question] = {
     "temperature": Question(
-        prompt='You sample the 20-D VAE of this notebook with temperature 0.5 instead of 1: z'
-               ' ~ N(0, 0.25 I). Compared with temperature 1, the decoded digits are...',
-        options={"a": 'more varied, because scaling the noise spreads the codes further out '
-                      'over the latent space.',
+        prompt='You sample the 20-D VAE of this notebook with temperature 0.5 instead of 1: '
+               'z ~ N(0, 0.25 I). Compared with temperature 1, the decoded digits are...',
+        options={"a": 'sharper, because the KL term pulls the training codes towards the '
+                      'origin, where the decoder saw most.',
                  "b": 'greyer, blurrier and more alike, because such short codes land where '
                       'the decoder rarely trained.',
                  "c": 'the same digits, only fainter, because every code, and so every '
@@ -101,15 +101,23 @@ QUESTIONS: dict[str, Question] = {
                  "d": 'cleaner and more typical, because the codes stay near the centre, '
                       'where most training digits are.'},
         answer_digest="89d019f1f6e04a6fa4fe9260",
-        why={"a": "JORLLbQT/Eleo2InITMwGpvaAgqcwc01wWeS//8M8PDXyoM6jLLkBjivUWr5+PJMrhcWgVyr"
-                   "t9p3fij+EWa6q7MqqfNEwdUN99AcTF5+YtCnjNah5cM=",
+        why={"a": "MaxCYog6rh1PtGJ3NDQ9Ap2IAkuMwZ8th3adp6wM8PDXyoM6jLKaFCj3GUbwt71JpQAWm0L5"
+                   "4IszOg3WJ1vl4r0qvvNT3JQe69AOVlQzMf/izJbk38Ty39oibREu8xB1c0zD6NrvfaEWE3b9"
+                   "IwIkJZDgN+c/xtIUHfBGYxxpWu9EsAx+2u6dPniiIo1n01pFI3QlBvVtcDWTtdHwUjVsRwM7"
+                   "51cZ73B9A2rMxiU8t2y3G221ulM7LKd/vfkWEKtqc/VVLyQFa9f9Ge8gBZznX9LUqONmICJ4"
+                   "MgNlFJLZHVnvD/LIq8beEDStmXr8NHQbuAaWmRfOARveI++8/quwNDhR3O9k1NoCxEnHhOTC"
+                   "sc1s2Zs=",
              "b": "CUA7QCVITw5Rxd80/Wz83hY6192AN6w08SZm+PHWe+rgPx73zc81COJPaiMnxQOpWmNSRU+T"
                    "F2S4GUXMZRIGtRuwhM6fcIwM+/F+n2wWT49RghAU3QepIgxwco2+S9e5alUpPVoSOClTGz0l"
                    "UGE0/96swgf7huspJ57CG7id2KZ88wKg94f6+0dnW22vHU1jTFe0NgqSWEiaRCVDy8g9aj7K"
                    "99/83GmoxCItgZF2GjvJw2RVhJXtrC1nQtOmdfY3PJ4E/upBqRjnAM+YGlKNoXLX/6umrv05"
                    "hgGB9/pywQ9wFN4SiJcKNDSJu0D+LABT+IoYoMiiI6Es0oEdm42YjnK+wYO2eXQX2e5fWonc"
                    "tH/VOE/OKF+cWwbzsiWpyG2j902oSbmEXZMIXm2CX1pkipltcNnF16BV78XZToltBCSHQQ2h"
-                   "eR3wOYfK4PW7uSUg4qwdpcTjwExB1rh/WpcO7Hn/kEiHYg==",
+                   "eR3wOYfK4PW7uSUg4qwdpcTjwExB1rh/WpcO7Hn/kEiHYh6DGTUrH2VD+gAAnByydcjgvYgo"
+                   "Zr+uqN0tLzdZOAS4TAI8S0kJd2m1rGvHUX9qyIQLt089AL79OkJz7fg8jRREslGvakA9UmMG"
+                   "JIpgt73Qm5JF7n71CAARPdH0KQeCRbQwt+zp1k6mjSIvqxSnqsEuOko0CzAQ/rmBBkd+o5rj"
+                   "QFHBIHLvty4WVQ1eQ27tibT9dH2EgTu8UxAou/IjR5mgVBO5AEswtnixzMhEr32igUN0zvMR"
+                   "Omf8Jg==",
              "c": "X+KHOR3Tlgsvut1USdDsYtsiaslYhH1YzLmldfkqp+1pY9SGjzHshB9ybWw8L00v0UQH+4e7"
                    "ufrinJNmN7HfP/aYYrh3KbHpqNyW6OQzgNVuIK9DScV4zG7lO2LGhbV0viI7ZWoeviOvzAN5"
                    "xrcfesAS4qBlFozS4uTBt5R3qWfKSG+cI2fFWHKZdRAyJZAxonRclFh3XSHyx2WPBrgQwg5f"
@@ -118,8 +126,12 @@ QUESTIONS: dict[str, Question] = {
              "d": "/yQfwqzcOt1HEH0urYCBqTJiHZofNFzvo8bQe6M+1NOFIMka5O4L4u+CIXCEK1/9+0RC/DjR"
                    "mViIqlXI2CfNGKYuzlpMI1vKFmgOPtS1MgLj22PSFi127oixJwH1hwqHglSafOh8db+yuvej"
                    "pEyJRzMIO4C4QQ2nz7XEIYTrJc9k342ubXKM1x9KUVDi3XWMnWuMeipLeIZD2QgzteSoo8cw"
-                   "S1VFhqwnxD6WgkF1PskWlt10qXz6/IoQEyCwpWxGJSKyT7ewzk0D2c6O3OxnSeg0dlFmlRI="},
-        hint='How long is a code z = 0.5 eps in 20 dimensions, and how long are the codes the'
-             ' decoder was trained on? Section 3 of this notebook measures both.'),
+                   "S1VFhqwnxD6WgkF1PskWmo4wqHr294sHQWi5tnpOMHv3XKSnnB4Rz5nH26IzT/s8cVZhnFvB"
+                   "XnSIU5wwg/wZnYyY3AtrPCJQt2jE61IWfyERix0f4ldze/fwcul84njBld+qrvAoykuiEHy3"
+                   "4TaY0c6ACo0dHzQ+fo4zWWLq8nttVcdhw2dFQ7mSMVzwJHv453csM7L16f6v0hYGnlspbhYA"
+                   "fD+iX99ltRlJmgB/fxyOcMRkrEaZuDEQ+1qEoRg++kHH4SFT7GRTEdLiMy+NV6nAVa1rNzki"
+                   "XTW92t0egaZifG4Ur6ZjaY7nrQBkvF0DSKGbm//HjeLzSyQDCDmFoaE+Byw="},
+        hint='How long is a code z = 0.5 eps in 20 dimensions, and how long are the codes '
+             'the decoder was trained on? Section 3 of this notebook measures both.'),
 }
 register_questions(QUESTIONS)
