@@ -33,6 +33,7 @@ __all__ = [
     "gaussian_params",
     "generator",
     "images",
+    "is_compiling",
     "is_int",
     "labels",
     "likelihood",
@@ -261,7 +262,7 @@ def generator(gen: object, device: torch.device) -> None:
                          "make it with torch.Generator(device=device).manual_seed(seed).")
 
 
-def _is_compiling() -> bool:
+def is_compiling() -> bool:
     check = getattr(getattr(torch, "compiler", None), "is_compiling", None)
     return bool(check()) if check is not None else False
 
@@ -281,7 +282,7 @@ def model_input(x: object, like: torch.Tensor, name: str, *, images: bool) -> No
     Reads only metadata (no host synchronisation) and is skipped while ``torch.compile``
     traces (``fit`` has checked its data by then).
     """
-    if _is_compiling():
+    if is_compiling():
         return
     float_tensor(x, name, images=images)
     if x.dtype != like.dtype and not _autocast_on(x.device.type):

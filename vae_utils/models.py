@@ -170,7 +170,7 @@ class _Model(nn.Module):
         weight = self._weight()
         if _checks.is_int(y):
             y = torch.full((n,), int(y), dtype=torch.int64, device=weight.device)
-        if not _checks._is_compiling():
+        if not _checks.is_compiling():
             _checks.labels(y, n, self.num_classes)
         return F.one_hot(y.to(weight.device, torch.int64), self.num_classes).to(weight.dtype)
 
