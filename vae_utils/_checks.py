@@ -263,6 +263,7 @@ def generator(gen: object, device: torch.device) -> None:
 
 
 def is_compiling() -> bool:
+    """Whether ``torch.compile`` is tracing the code now (checks that read values skip)."""
     check = getattr(getattr(torch, "compiler", None), "is_compiling", None)
     return bool(check()) if check is not None else False
 
