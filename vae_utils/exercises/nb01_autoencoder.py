@@ -106,26 +106,33 @@ QUESTIONS: dict[str, Question] = {
                'its last figure) and many come out as smudges that are no digit. Why?',
         options={"a": 'The decoder is under-trained: with more epochs it would learn to draw '
                       'a digit for every code in the box.',
-                 "b": 'A 2-D latent space is too small: two numbers cannot hold ten digit '
-                      'classes, so most of its codes must be smudges.',
+                 "b": 'Two numbers are too few to hold a digit: with a 2-D code most of the box '
+                      'must decode to smudges, whatever the training.',
                  "c": 'Nothing in the loss says where codes should lie, so the decoder never '
                       'learned to draw the gaps between clusters.',
-                 "d": "The sigmoid at the decoder's output saturates for codes far from zero,"
-                      ' so their pixels all come out grey.'},
+                 "d": 'The decoder is a smooth function, so between two clusters it must blend '
+                      'their digits, and no loss could change that.'},
         answer_digest="f299af1a0f89ecbcc6d8bf8f",
         why={"a": "6Kq9nYyzlQIBJm2gz9s/QY6DNOhIunGFmU736K8XC+Q7k8dFuK7Qq481PMxs5KkerQyfN1RE"
                    "pkG4HSGU6jwrmiJ04SL2TNsOYmTIMfdJxLCfcR52s345gu3yoppDYrSb1VoaBNHyEI3mmx4D"
                    "FwcHhsQ/+wJCFmVt6HWdZHrgjyWkvcDPgg==",
-             "b": "LUkRf8+/ZPtvN9+eivenWjI+vL3VPmgXjA1Ioen9QnAMdjiw6Uvh9tPorKCM3oJiEXJlFlLX"
-                   "4iqVJjC65s4eJ11zKrWhPvpUnSH7/cuIfs7lve+SeRINsX5ptnslkB/Qubv7+fvf+deZkm87"
-                   "G3LHwilmsXscHdhp",
+             "b": "LUkRf8WjZPxkNsXRgOunVy8o+fjSP3sflkBduqDhSSBFajaw6Qnq8N+h6OKLhdZgATZxEBPN"
+                   "9yKCdWCi4d8eMFx7NLKhOOhdyW/j7I7JbNP/q6OfdV4C4ip2uzoj1RDWsruv6evI+tuTkjxj"
+                   "U3aJxWVgrS8dAM40HKk2JjivWFapspmYgSQKlWMAKJS8gEK+evFxBKIOf91AaM+Kq/ViCXjQ"
+                   "AQm4mx3kpMRA2qsebFHIGyzGq6b6O+yio8HqqJw9NQilAnCoZ/AbXvOYTM+hlGSbJ3YjsMVH"
+                   "Oms5bCOrlM/3EKZ2+Qb9OKatuCOxdFV18BHlE+4pDX9aZ1ZED9Q37yOtqIh8VWaQmcHSJ59+"
+                   "9bzDTx/FoXSZgQTRYiwFho5mmbTX7x9QiLjh5wV51liH2QYy70bvXtS4N3ziw9PVLKebkYeK"
+                   "pE57ksOYgh3z+luMySbeCgdcHvaAPtyX4T04t7rdGO8Z/ZP/boF/SAopjdaeGSS6A43CokfY"
+                   "1DKLvxLsFiAt0RkhAWXi4wPqssCcMxqFQ9gJW9i7oK/1dA==",
              "c": "AeUsrrPbZPSiYUshSN+8JxL1gVUBzGEJAjiJ/V34UgWRhffIxYvLlfPTJQrTeDzebHDYssuR"
                    "uewunMu2M8ZQqn900afhSpvsdEOvyeSi6gDZbx5XG+g0ScOlDfOMYNVdH73Ou7fW9Zi8CSfF"
                    "pfPFsjFUS8+RSZIhj83MaiIAXzZtI4R3qjk4DOc6tYIT7wuf/rH8M7P1yA8lsWBUp3O1Uhym"
                    "HEqya/yLsbhS8kXg",
-             "d": "852p6gcihdUzQfQZG1Q9q+DjwxklkobxbXpcU6STuT2NmIcIz2Pct5pk92oMDYnL9dgUkv5j"
-                   "hIsy5RuhGnGZsMs6cmFdIRcHF3wjTbzfdxwFZr61vMgJJdlbxnPR6qpBcQ2D3lRBiqe9zovR"
-                   "b/nH1dVpCL2ZZtywVBXAe0bWhyeSesFcMQ=="},
+             "d": "9JijpQAjjN0vW7BdG18i8q74wkstjtT+Zz1XS7LdtCDD18ZYwn7atN5x9yUNA57O/ZEMnvpi"
+                   "0Ysl4RvgBzyIvcs2JnESLhcAQH80TPGcfwwVfb+uoY9AItlM23bdpLZBekSYzgAAh7H535CU"
+                   "O/XHxN8jTZvRcJ2RNTmJKBLvqm6Idt1WP1Yp4VQDykIga/TxfpfqaWpgy+YjkHHup5oohzRr"
+                   "Wm6jQodmg3mRtSScUz3RmoeN+TpfSydJ1Sy2PfItlbQYtNwyRtkIIDdMw9U/qKwN9cwHl41y"
+                   "ExyjTM9DujLVZlACEw=="},
         hint='Look at the scatter plot of the codes: where would a code drawn uniformly from '
              'the box of the last figure land, and which training images have codes there?'),
 }

@@ -373,6 +373,7 @@ def check_encoder_heads(cls: type, *, verbose: bool = True) -> CheckResult:
 
 
 def check_beta_experiment(results: Mapping[float, Any], x_test: torch.Tensor | None = None, *,
+                          kl_above: float | None = None, kl_below: float | None = None,
                           verbose: bool = True) -> CheckResult:
     """Check a beta experiment by measuring it: as ``beta`` grows, the KL falls and the
     reconstruction term rises.
@@ -387,15 +388,23 @@ def check_beta_experiment(results: Mapping[float, Any], x_test: torch.Tensor | N
     (Higgins et al. 2017, "beta-VAE"): the KL strictly decreasing and the reconstruction
     term strictly increasing in ``beta``.
 
+    With ``kl_above`` and ``kl_below`` the experiment must also span a range: the model of
+    the smallest ``beta`` must carry more than ``kl_above`` nats of KL, and the model of the
+    largest less than ``kl_below``, so that choosing the values takes knowing which way
+    ``beta`` moves the KL and by about how much.
+
     Args:
         results: at least two ``beta`` values, each with a trained model or its History.
         x_test: float ``(N, 1, 28, 28)`` test images, needed with models (e.g. data.x_test).
+        kl_above: if given, the smallest beta's test KL must exceed it (nats per image).
+        kl_below: if given, the largest beta's test KL must stay below it (nats per image).
         verbose: print the table and the verdict.
 
     Returns:
         :class:`CheckResult`; mistakes ``numbers`` (numbers instead of models or
         histories), ``malformed``, ``no_test_images``, ``unequal_budgets``, ``too_few``
-        (fewer than two betas), ``not_finite``, ``kl_not_falling``, ``recon_not_rising``.
+        (fewer than two betas), ``not_finite``, ``kl_not_falling``, ``recon_not_rising``,
+        ``kl_not_high_enough``, ``kl_not_low_enough``.
     """
     name = "check_beta_experiment"
     if not results:
@@ -462,6 +471,18 @@ def check_beta_experiment(results: Mapping[float, Any], x_test: torch.Tensor | N
                       mistake="recon_not_rising",
                       hint="train each model a few hundred steps longer (steps=...), with the "
                            "same seed, so the trade-off is visible above the noise.")
+    if kl_above is not None and kls[0] <= kl_above:
+        return failed(name, f"the smallest beta ({rows[0][0]:g}) leaves {kls[0]:.1f} nats of KL; "
+                      f"the range asked for starts above {kl_above:g}.", verbose,
+                      mistake="kl_not_high_enough",
+                      hint="which way does beta have to move for the code to carry more nats? "
+                           "Add a value further in that direction (a factor of a few at a time).")
+    if kl_below is not None and kls[-1] >= kl_below:
+        return failed(name, f"the largest beta ({rows[-1][0]:g}) leaves {kls[-1]:.1f} nats of KL; "
+                      f"the range asked for ends below {kl_below:g}.", verbose,
+                      mistake="kl_not_low_enough",
+                      hint="which way does beta have to move for the code to carry fewer nats? "
+                           "Add a value further in that direction (a factor of a few at a time).")
     return passed(name, f"as beta grows the KL falls ({kls[0]:.1f} -> {kls[-1]:.1f} nats) and "
                         f"the reconstruction term rises ({recons[0]:.1f} -> {recons[-1]:.1f} "
                         "nats), as measured by the checker.", verbose)
@@ -473,8 +494,8 @@ QUESTIONS: dict[str, Question] = {
                'beta grows, what happens to the two terms of the loss?',
         options={"a": 'Nothing that matters changes: beta only rescales the whole loss, so '
                       'the optimiser finds the same model.',
-                 "b": 'Both terms fall: a larger beta is a stronger training signal, so the '
-                      'model learns faster in both.',
+                 "b": 'The KL falls and the reconstruction term stays the same: the code drops '
+                      'only what the decoder was not using.',
                  "c": 'The KL rises and the reconstruction term falls: a larger beta rewards '
                       'the code for carrying more information.',
                  "d": 'The KL falls and the reconstruction term rises: codes carry less '
@@ -482,8 +503,11 @@ QUESTIONS: dict[str, Question] = {
         answer_digest="93d62ca779d0758630d288d3",
         why={"a": "XYFp5nZ3ebSGRwv/b7mPjG0FYwqypbCpwre0EnhhMtJkrvWi1NRVRUFjuzjDX2pOW6CK/xa1"
                    "3ZZuJAxfCFBiK33KTW8LJiTXCeONHlRMnABqwAVqmll58mXPxfNXCJEXtWQ=",
-             "b": "weGAbIrLwxUqLOnkUiaqKZDzqU64RoZDLSQVDIiPng4G/lcQ6m3h9avNmV6ctTXLhK6fgnvv"
-                   "J5F1BcRG2XxRVyOhvzLqSEU34MrGNiIh0HQdYef2vBqQIPQStsZ0rR38L9hUwdYiJ5g6YQ==",
+             "b": "3OeDI4zRzUE3JvWpVW67e5XyrwGzRZJZaScfCM2TmBRBq0sbryrt/6uZjBeariTHy7iCkymg"
+                   "dP14D9sHmG8DTDy3vzLjTwkxr97RfyEgxmQdZPegulKAM78kusVvvi/4I8Fe3Z87KpNuK4On"
+                   "woSoQ/DR59kUJ0uoNg1BQ9+7xQ9BTs8Ye/PMVA/yObG7j2zX4KDj5e4mPfChWCT6eg9j5sle"
+                   "4h2HseJr5SqLidJ9+CneTFAWD5OPgR40A+0Bv6cNFef/65NmXCyjRf9VMH15jXqym1J6U3MG"
+                   "ojRcH9ak",
              "c": "4yGYHVVyLGIWJJEmDuOzMSFucprxT0ZWwvJpcIKpjZBIgu0/56YlNsiRkPhjha0U0wMfAfZt"
                    "fOh+4cXMwIovsVqoBPYWHJjKXQGyDJFfBIrvQShLS8nwr3J9o2hCa7NliUcrx1+6qxxVVGcA"
                    "XQ==",
