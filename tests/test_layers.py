@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "vae_utils"
 LAYERS = [
     {"_env", "_checks", "images"},
     {"data", "ood_data", "losses", "models", "conv_vae", "conditional_vae"},
-    {"train", "evaluation", "anomaly", "latent"},
+    {"train", "evaluation", "anomaly", "latent", "ppl"},
     {"plots", "gif", "widgets"},
     {"course", "exercises", "__init__"},
 ]

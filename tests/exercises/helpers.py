@@ -137,6 +137,25 @@ def decoder_input(z, y, num_classes):  # 08
     return torch.cat((z, F.one_hot(y, num_classes).to(z.dtype)), dim=1)
 
 
+def pyro_guide(x, vae):  # 09: the encoder's Gaussian as a Pyro program
+    import pyro
+    import pyro.distributions as dist
+
+    pyro.module("enc", vae.encoder)
+    pyro.module("mu_head", vae.fc_mu)
+    pyro.module("logvar_head", vae.fc_logvar)
+    with pyro.plate("images", len(x)):
+        h = vae.encoder(x.view(len(x), -1))
+        sigma = vae.fc_logvar(h).mul(0.5).exp()
+        pyro.sample("z", dist.Normal(vae.fc_mu(h), sigma).to_event(1))
+
+
+def gaps(log_px, elbo_local, elbo_amortised):  # 09
+    amort, approx = elbo_local - elbo_amortised, log_px - elbo_local
+    n = len(log_px)
+    return (amort.mean(), amort.std() / n**0.5, approx.mean(), approx.std() / n**0.5)
+
+
 #: Every coding checker of ``vae_utils.exercises``, with the arguments of a right answer.
 RIGHT_ANSWERS = {
     "check_bce_recon": (bce_sum,),
@@ -154,6 +173,8 @@ RIGHT_ANSWERS = {
     "check_auroc": (pairwise_auroc,),
     "check_conv_output_size": (conv_size,),
     "check_decoder_input": (decoder_input,),
+    "check_guide": (pyro_guide,),
+    "check_gaps": (gaps,),
 }
 
 

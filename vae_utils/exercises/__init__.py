@@ -45,6 +45,8 @@ Checkers, by the notebook that uses them:
 * 07: :func:`check_auroc`: the AUROC of an anomaly score, by ranks, against scikit-learn.
 * 08: :func:`check_conv_output_size`: the output size of a ``Conv2d``, against a real one;
   :func:`check_decoder_input`: the conditional decoder's input ``[z, one_hot(y)]``.
+* 09: :func:`check_guide`: the amortised guide as a Pyro program, by the ELBO it gives;
+  :func:`check_gaps`: the amortisation and approximation gaps with paired standard errors.
 * all: :func:`check_answer`: the multiple-choice questions of :data:`QUESTIONS`.
 
 The modules:
@@ -79,6 +81,7 @@ from .nb05_interpolation_gif import check_slerp
 from .nb06_evaluating_a_vae import check_best_elbo, check_iwae_bound
 from .nb07_latent_space_and_anomalies import check_auroc
 from .nb08_convolutional_and_conditional_vaes import check_conv_output_size, check_decoder_input
+from .nb09_vae_as_a_probabilistic_program import check_gaps, check_guide
 from .questions import QUESTIONS, Question, check_answer, question_markdown, register_questions
 
 __all__ = [
@@ -97,6 +100,8 @@ __all__ = [
     "check_decoder_input",
     "check_elbo_loss",
     "check_encoder_heads",
+    "check_gaps",
+    "check_guide",
     "check_iwae_bound",
     "check_kl",
     "check_kl_gaussians",
