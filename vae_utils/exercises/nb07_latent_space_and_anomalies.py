@@ -172,8 +172,8 @@ QUESTIONS: dict[str, Question] = {
                       ' it towards zero for all images.',
                  "c": 'The KL is estimated by Monte Carlo, so it is too noisy to separate the'
                       ' sets; the reconstruction is exact.',
-                 "d": 'The KL is measured in bits and the reconstruction in nats, so the two '
-                      'cannot be compared or added.'},
+                 "d": 'An encoder shown an input unlike its training data falls back to the '
+                      'prior, so every such KL is near zero.'},
         answer_digest="d9823fdf381279f49bbe5f7d",
         why={"a": "2T1XdB46YRs3ldeUnjqHHcBxqHU+qrnL+ASWn1SljwYHpAR4Q/HqvmO3vcZkYN/3Wj6jIT9Q"
                    "DKPQw5O4lvfLzO28ja0OwBHIQIDWEsQlhRYoWLc+eDPdoU4L2qca+JR0z+vKvq5FJSxZOZqe"
@@ -189,9 +189,16 @@ QUESTIONS: dict[str, Question] = {
                    "BOf8+OIP9PYTudgRcdiTou+fjwsh2JEAsyVnTUMOq2ouFd1X2RvxQri1zLeHdnyI3th6dqMI"
                    "4CfMV///WvKdqIhdTl4mqtPGnQrWsTmLCzKVNiTf8qvmK0oglHorjoRSoF3RtCoVzUFEkyOC"
                    "37JyfMpL72JT6rHQ9Je5uy4YW0YP3W6eCw==",
-             "d": "JYkxOE6nC9Hw2KrNGlG17fb6VOOqZFTTXf7lr/Y0+FqYT3nbVCp+T0OhhB1fLxrBEoJ05el2"
-                   "JpA+QUpi9BBzV5qhZdch0KcatCBUdlvnC1cbdh51u2BQ"},
+             "d": "KYkxcAe9Ttf1wvmCER6l4P/gMduATlTHQfKjqep5u1WDVSqWGiJnW1alyF5cMwnTQIZv/+El"
+                   "YcpqRgJs5hBRaJqiZc9vhK4RtCBDZVSuB1tVcFp1t2MXsKzitghQ8XicBGADAF9gvsOHH+9v"
+                   "WrQyw5afCR2CeFmmDAQUG2XQ9raPO6gwWbc2CiD/Ki32XtVrY/FOYsgH4LmJKDoNjjBznAae"
+                   "OB4pwqK+iQTJTgMRZ+zB3fn49ap8+ayieIVeZHNVsGvRYwct+iXTGSEhZdUP8WoNDudY1Lfz"
+                   "OQ1vW/nDYuVOrT0rtBhsnCECSvVPC3SvFiuDweJZesKeZ1tOl+TVTNHu3QoZd2kQOzhVdU1Z"
+                   "ef4PlwX9DFLSLCYRh7fB9OJt2AGc7fNZfoKpohHdxArQxJ/b/wpaQVIOsekW/txulZVVoVz9"
+                   "w0IaOgXlWAIY6chEYKe3KhPsTqvFVsDxxYWHE7YM3Ezaj7x9MntirYdqsDV77YryP7EwiQ=="},
         hint="What does the KL score depend on: the encoder's output, the decoder's, or both?"
-             " What would have to happen for an input's code to look ordinary?"),
+             " Look at where the uniform-noise image and the Bernoulli-noise image fell in the "
+             "histogram of the lesson's Section 3: what would have to happen for an input's code to look "
+             "ordinary?"),
 }
 register_questions(QUESTIONS)
