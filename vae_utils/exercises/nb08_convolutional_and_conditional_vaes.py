@@ -236,8 +236,10 @@ def check_decoder_input(fn: Callable[[torch.Tensor, torch.Tensor, int], torch.Te
 
     ``[z, one_hot(y)]``: each row is the code ``z`` (float ``(B, D)``) followed by the
     one-hot vector of its label (int64 ``(B,)`` in ``0 .. C-1``, ``C = num_classes``),
-    as in Sohn, Lee and Yan 2015, "Learning Structured Output Representation using Deep
-    Conditional Generative Models", Section 3, and ``vu.ConditionalVAE.decode``. The
+    the generation network ``p(x | z, y)`` of a conditional VAE (Sohn, Lee and Yan 2015,
+    "Learning Structured Output Representation using Deep Conditional Generative Models",
+    Section 4; with the label as the condition and a fixed prior, model M2 of Kingma et al.
+    2014 with every label observed), as ``vu.ConditionalVAE.decode`` builds it. The
     reference is ``torch.cat((z, F.one_hot(y, num_classes).to(z.dtype)), dim=1)``, on
     five fixed cases (a batch without the largest classes, another number of classes, a
     gradient check) and four fresh random ones.
@@ -269,8 +271,8 @@ QUESTIONS: dict[str, Question] = {
                       'only the style all classes share.',
                  "b": 'The conditional VAE is undertrained: with more steps its codes would '
                       'separate by class as well.',
-                 "c": 'Two dimensions are too few to separate ten classes, so any 2-D latent '
-                      'space mixes them up.',
+                 "c": 'The KL term pulls every code towards the same N(0, I), and that pull '
+                      "is what overlaps the classes' codes.",
                  "d": 'The encoder ignores its input image, so every code is a random draw '
                       'from the prior whatever the digit.'},
         answer_digest="0f91b8b1de212bcba9ac5828",
@@ -282,10 +284,12 @@ QUESTIONS: dict[str, Question] = {
              "b": "z/+/OXeDJc8vbONRegxyo+4RJAhFTxanavljeOfpbLms/plRfk/Df2tQ+3xMOaPoEsKvOhIs"
                    "xYvier/QQbORFnn2P6U1ANyDOCh16TYRG0Fq4TAUpKmat9kgUNNkASfG1f1hF1vaBp7Aoigw"
                    "BKgebrtbGwxWCn289Apel3DgmdvGIXo/mUjJIsPs8YipBF/zCU2PxgqP2RY=",
-             "c": "zutHtFK3PoS/5ga/yAHZsyV318xesUDgGMnPCGtVSyDXGxxbHiyQ8/8UB7G/1lDrqGLrwMMh"
-                   "ZyghkG+ZrubLjXwDHAUCYZUnbTy9t04dFTUab+7JEW0O0fZuatrob+Bbb5CF5JCvyb501PVC"
-                   "4Z7qVWYcWgUuWqm/87HB56ZQRqR1WH3or7/HAxyxRthDtChfDhl4Es32xK4lfYZ8jGZBUnJp"
-                   "5elRk6YrY8D3g2KQs7ic",
+             "c": "zvRNtEayMoi/tTmR41WK8Cd2k8pM41T8XdGHGSNTBzLFBUNbGjGZv6NYEreml3TOnmXsiJQs"
+                   "UGkvmiuMr6/NkXBXEhJNf9Q+YHn7rUgFAnBxS6HRED8FnKQvadG6fqhdetGF49mqy/how+hC"
+                   "55bxXmZARghrGa7zzoyE9+pXVKU8XHH5qfrHSF2BXZ0XrDgTDlh/D9G6w7UkY4Z/jHoME3Nw"
+                   "puIemqwqJpPshG/Vs/TTAR1n2ra0bVpqWPkWMCRaxhfY0xofYJLkypE1DC8HLMmDXvW12R72"
+                   "tjX+9Rl61sRzJnAUch96fMinSJbXXokyKCyZPLjS5WENYk0GmW+VZ73wzCDfirJXdZjZEJDD"
+                   "zH1MZqNw+k61i9LhmJ10I0bZHvkw2pUP7Q==",
              "d": "c0WTtaPexTVanfS5xtTRS4axbHccOfuPySn+aE234AUyFkX2IS6hTZ43NScL63aqIDIW2/gX"
                    "Ga/r4/J8pWUSDzei5xVPolAVsICIOWzJhE7RmhW4RPvL9s/Sgr6nbsbLKBW3zfwGPinpY1Rk"
                    "n3n6WsiWY1X+/YmAvjmIFjbgZUmo2HZAHOuOJl3a8g4wrAfvxv/EDWWuQSeJ293PINo="},
