@@ -114,25 +114,36 @@ QUESTIONS: dict[str, Question] = {
     "slerp_norm": Question(
         prompt='In D = 20 dimensions, z0 and z1 are two draws from N(0, I). Why interpolate '
                'between them with slerp rather than a straight line?',
-        options={"a": 'A straight line does not end exactly at z1 in floating point, while '
-                      'slerp lands on it to the last bit.',
-                 "b": 'A straight line is slower to compute in 20 dimensions, because every '
-                      'step needs a matrix product.',
-                 "c": "Draws have norm near sqrt(D), but the line's midpoint is near sqrt(D /"
-                      ' 2), where the prior rarely goes.',
-                 "d": 'Slerp passes through the origin, the most likely single point of the '
-                      'prior, so its midpoints decode best.'},
+        options={"a": 'Slerp moves at an even pace through the images: each of its '
+                      'steps changes the decoded pixels equally.',
+                 "b": "The prior's density is highest on the sphere of radius "
+                      'sqrt(D), and slerp keeps to that sphere.',
+                 "c": "Draws have norm near sqrt(D), but the line's midpoint is "
+                      'near sqrt(D / 2), where the prior rarely goes.',
+                 "d": 'Two draws in 20 dimensions are nearly parallel, so the line '
+                      'between them barely moves; an arc turns further.'},
         answer_digest="ed8419eda155ff1295723541",
-        why={"a": "WxqX5Ll+0TIJRDYrV1ST45pzjWgoADZSeXYVbQ+2jQ==",
-             "b": "9KSnv9q3PAOYZyDE55yFK8t6//jyUFGnsArhGU+cqVvYaw==",
+        why={"a": "ShmG/uk7yyNbTz1qVlnf/8tnmCRyUHgdYTNbbVfxgynriD0YZUzisl8DkTWlhYzihfVsahny"
+                   "c6MNDaMs/4CJqiGKtrxJf3y0RjZkcqExS2BDLRv1z6OoDuf5xCa69TGiTKPMM/cNY6wQaBzd"
+                   "QIN7ubZoWsFDWDblnZLdQSBTLm/MowIax8im+zGnsgYWVqavDsNqiLua1172QkyJZMdb3OWw"
+                   "2m4OSM+JOp2Wwy4CQzdWjgQ9UXe6ff9NPKzDQfif5gTXCaH+SYgSP6IdRq+01iozFr6k0dbC"
+                   "pvgp7diTCjLoEDuvCoE=",
+             "b": "4qO2956xPQOFMzjE7p/SRZUvsKzUC1Ghs0/7EVydo0bfZXBV3lAqJzVswjTMMIWkeLzRjji0"
+                   "q0qXNeqGZwT2D2gxjcbI7z79mbflH2tc6EAWjHFjtuNk6TqrQ+i55kp7PXCnGmjcc6JzyaXj"
+                   "raxok4hPaIabv4g4lq1YK7ZcfKPFqvadmvl/FtzLRJ18uIJVfLRCS3d6BD5PpAcYAcCnUINb"
+                   "V6MbcsooQzYqQ7SpEhwm6Xo92y3TZmpC2mv+QQIgwKJ1g1RDd9Kq4bNaPCLsew1Q8LjKh0mb"
+                   "oS63C5ho8L655AyznF0NglvJIEFYgmR53LYy4175yxN3KOY/1g==",
              "c": "+bf0rKZI7/jSicGvNPzdQzQOFubqnLBxqzI6FHqkvVPhUTOEJA4q80HrcECFKFFcjK0p5Cal"
                    "UW7EBAg9v/4Ms9/RXfPKotbEk3+0BJrhyd07OWGkhTCznW1ltLcQV6vTM/vyK2eomv0uB8cc"
                    "d9RawE6+e/oGZJGo7jxMysLCYsCknuAv/TyIUzZepwwd4S42zGIbR5zbkfdXl/3s7pVrW9kz"
                    "20JWbT75N0bRIR/ZPkCz7jgPrbn9/mU64Juu5kEA",
-             "d": "9absUQ7EtJtz6YhHR2mT2xkx/vxffL4zr5rDjk1SuzbCLiaQx1xEsq4K36dPXc78Yw0Zi6Ke"
-                   "4XLml7eOvp1SYosAVtfvNBSyOAgkHBwWodlhxS9lFwMnVroykSJmbU6oOAA07zkZE9Ts3g1V"
-                   "2F+LuMN564ABpLM1EdgaffoSGrAWwNwuOXgWdMOmFmKKZhE="},
-        hint='Compute `z0.norm()`, `z1.norm()` and `((z0 + z1) / 2).norm()` for a few random '
-             'draws with D = 20.'),
+             "d": "8r3mAxeKtJFm/8ZNTXPHixww7KtYNKUy+pDKwEAaun/AOSGEx10R4e8FyeIOX9/1fhQHw+2Y"
+                   "/X+pn6qJuJgQYo0OUdfrPQPzPA0mGENFoZFggCJ5DR4wH7o+mGZ3dgu2I1Q9oTAaBJmk0RsU"
+                   "y1/I7MNl6sEFpeEoVNwSbutbHLAWnYouPHMUZNn1TiKXZE1z98pjBy3oo122/y+WAwMly2eL"
+                   "WMCo94qLufYEhhA+a8gNzuQxNakIND9jxyPx/L8tmt6XeqyCJ1AOxAr8gFsggq2qcm3hFIIU"
+                   "hxxSfw=="},
+        hint='Draw a few pairs with D = 20 and measure: the lengths of z0 and z1, '
+             'the length of the point halfway along each path, and the angle '
+             'between z0 and z1. Where does the prior put most of its codes?'),
 }
 register_questions(QUESTIONS)
