@@ -1,19 +1,19 @@
 """A conditional VAE: encoder and decoder both see the digit's label, one-hot.
 
-Sohn, Lee and Yan 2015, "Learning Structured Output Representation using Deep
-Conditional Generative Models" (NeurIPS), Section 3: a conditional VAE bounds the
-log-likelihood of an output given a condition,
+Sohn, Lee and Yan 2015, "Learning Structured Output Representation using Deep Conditional
+Generative Models" (NeurIPS), Section 4, introduced the conditional VAE for structured
+output prediction (an output given an input, such as a segmentation given an image), with
+a recognition network, a prior network that depends on the input and a generation network.
+This module conditions the image ``x`` on the digit class ``y`` with a fixed prior
+``p(z | y) = N(0, I)``: model M2 of Kingma, Rezende, Mohamed and Welling 2014,
+"Semi-Supervised Learning with Deep Generative Models" (NeurIPS), Section 2.2, with every
+label observed, so
 
-    log p(x | y) >= E_{q(z|x,y)}[ log p(x | z, y) ] - KL( q(z | x, y) || p(z | y) ),
+    log p(x | y) >= E_{q(z|x,y)}[ log p(x | z, y) ] - KL( q(z | x, y) || N(0, I) ).
 
-with a recognition network ``q(z|x,y)``, a prior network ``p(z|y)`` and a generation
-network ``p(x|z,y)``. Here the condition ``y`` is the digit class and the output ``x`` the
-image; as in Kingma, Rezende, Mohamed and Welling 2014, "Semi-Supervised Learning with
-Deep Generative Models" (model M2 with its label observed), and in the Pyro and
-TensorFlow conditional-VAE examples, the prior does not depend on the label:
-``p(z | y) = N(0, I)``. The loss is then the usual negative ELBO (reconstruction plus the
-closed-form KL of :func:`vae_utils.losses.elbo_loss`), and ``z`` is free to carry what the
-label does not: the style of the handwriting.
+The loss is then the usual negative ELBO (reconstruction plus the closed-form KL of
+:func:`vae_utils.losses.elbo_loss`), and ``z`` is free to carry what the label does not:
+the style of the handwriting.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class ConditionalVAE(GaussianVAE):
     """A VAE conditioned on the digit label: ``q(z | x, y)`` and ``p(x | z, y)``.
 
     The label ``y`` enters both networks as a one-hot vector of ``num_classes`` entries,
-    concatenated to the input (Sohn, Lee and Yan 2015, Section 3; the prior is
+    concatenated to the input (Kingma et al. 2014's M2 with the label observed; the prior is
     ``N(0, I)``, see the module's docstring)::
 
         encoder: [x flattened (B, 784), one_hot(y) (B, C)] (B, 784 + C)

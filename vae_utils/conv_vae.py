@@ -1,7 +1,7 @@
 """A convolutional VAE: the same Gaussian encoder and Bernoulli decoder as :class:`VAE`,
 with convolutions in place of the first and last dense layers.
 
-The architecture follows the TensorFlow tutorial "Convolutional Variational Autoencoder"
+The architecture is built after the TensorFlow tutorial "Convolutional Variational Autoencoder"
 (tensorflow.org/tutorials/generative/cvae): two stride-2 convolutions bring the image from
 28 x 28 to 14 x 14 to 7 x 7, a flatten and one linear layer per Gaussian parameter give
 ``mu`` and ``logvar``; the decoder mirrors it (a linear layer back to 7 x 7 feature maps,

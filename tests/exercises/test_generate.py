@@ -135,10 +135,10 @@ def test_the_walkthrough_config_uses_the_generators_stubs():
 def test_the_check_command_reports(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     assert generate.main(["--check"]) == 0
-    assert "all 8 lessons match" in capsys.readouterr().out
+    assert re.search(r"all \d+ lessons match", capsys.readouterr().out)
 
 
 def test_the_check_command_finds_the_course_from_a_subfolder(capsys, monkeypatch):
     monkeypatch.chdir(ROOT / "notebooks" / "solutions")
     assert generate.main(["--check"]) == 0
-    assert "all 8 lessons match" in capsys.readouterr().out
+    assert re.search(r"all \d+ lessons match", capsys.readouterr().out)

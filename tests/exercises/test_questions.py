@@ -95,7 +95,7 @@ def test_unknown_question_is_a_clear_error():
 def test_every_notebook_has_one_open_question_with_a_rubric_and_a_model_answer():
     instructors = (ROOT / "INSTRUCTORS.md").read_text()
     lessons = sorted((ROOT / "notebooks").glob("0*.ipynb"))
-    assert len(lessons) == 8
+    assert len(lessons) >= 9
     for path in lessons:
         cells = json.loads(path.read_text())["cells"]
         titles = [re.match(r"### Exercise \d+ · (.+) \(open question\)", "".join(c["source"]))
@@ -104,4 +104,4 @@ def test_every_notebook_has_one_open_question_with_a_rubric_and_a_model_answer()
         assert len(titles) == 1, (path.name, titles)
         assert f"**{path.name[:2]} · {titles[0]}** Rubric:" in instructors
         solved = (ROOT / "notebooks" / "solutions" / f"{path.stem}_solutions.ipynb").read_text()
-        assert f"{titles[0]} (open question)" in solved and "**Model answer.**" in solved
+        assert f"{titles[0]} (open question)" in solved and "**Model answer" in solved
