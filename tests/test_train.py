@@ -53,29 +53,12 @@ def test_beta_changes_the_trade_off(mnist):
     assert kls[4.0] < kls[0.5]  # a heavier KL weight squeezes q(z|x) towards the prior
 
 
-class _PoisonAfter(torch.optim.Adam):
-    """Adam that writes NaN into the weights at its n-th step (a blown-up update)."""
-
-    def __init__(self, params, n):
-        super().__init__(params, lr=1e-3)
-        self.calls, self.n = 0, n
-
-    def step(self, closure=None):
-        super().step(closure)
-        self.calls += 1
-        if self.calls == self.n:
-            with torch.no_grad():
-                for group in self.param_groups:
-                    for p in group["params"]:
-                        p.fill_(float("nan"))
-
-
 def test_nan_stops_training_and_keeps_last_good_weights(mnist, capsys):
     seed_everything(0)
     model = VAE(latent_dim=4)
     x = mnist.x_train[:1024]  # 8 steps per epoch at batch size 128
     saved = {}
-    opt = _PoisonAfter(model.parameters(), n=8 + 3)  # poisoned in epoch 2, step 3
+    opt = _BreakAfter(model, n=8 + 3)  # poisoned in epoch 2, step 3
     history = fit(model, x, mnist.x_test[:200], epochs=4, optimizer=opt, progress=False,
                   check_every=2, on_epoch_end=lambda e, m: saved.update(
                       {e: {k: v.clone() for k, v in m.state_dict().items()}}))
