@@ -228,12 +228,19 @@ def _elbo_ref(logits, x, mu, logvar, beta=1.0):
     return (recon + beta * kl).mean()
 
 
-def _elbo_batch(g: torch.Generator, b: int, d: int = 20, binary: bool = True) -> tuple:
-    """Decoder logits, targets and encoder outputs of a batch of ``b`` images, ``D = d``."""
+def _elbo_batch(g: torch.Generator, b: int, d: int = 20, binary: bool = True,
+                spread: bool = False) -> tuple:
+    """Decoder logits, targets and encoder outputs of a batch of ``b`` images, ``D = d``.
+    ``spread``: the scale of ``mu`` grows along the batch (from 0.5 to 8), so the codes range
+    from near the prior to far from it and a loss over part of the batch is far from the
+    mean over all of it, not close to it by chance. (The logits stay moderate so that a
+    float32 ``binary_cross_entropy`` of probabilities does not saturate.)"""
     logits = torch.randn(b, 1, 28, 28, generator=g) * 2
     x = torch.rand(b, 1, 28, 28, generator=g)
     x = (x > 0.6).float() if binary else x
-    return (logits, x, torch.randn(b, d, generator=g), torch.randn(b, d, generator=g) * 0.5)
+    mu_scale = torch.linspace(0.5, 8.0, b).view(b, 1) if spread else 1.0
+    return (logits, x, torch.randn(b, d, generator=g) * mu_scale,
+            torch.randn(b, d, generator=g) * 0.5)
 
 
 def _elbo_fixed_cases() -> list[Case]:
@@ -268,8 +275,9 @@ def _elbo_fresh_cases(seed: int | None) -> list[Case]:
     for b, d, beta, binary in [(integer(2, 40), integer(2, 16), integer(1, 3) + fraction(), True),
                                (integer(41, 130), integer(24, 48), fraction(), False)]:
         cases.append(Case(f"fresh random batch (drawn at every call): B={b}, D={d}, "
-                          f"beta={beta:.3f}, {'binary' if binary else 'grey-level'} targets",
-                          _elbo_batch(g, b, d, binary), kwargs={"beta": beta}))
+                          f"beta={beta:.3f}, {'binary' if binary else 'grey-level'} targets"
+                          + ("" if binary else ", codes from near to far from the prior"),
+                          _elbo_batch(g, b, d, binary, spread=not binary), kwargs={"beta": beta}))
     return cases
 
 
