@@ -40,6 +40,8 @@ CLAIMS = [
     ("gain most of what they will gain in the first 50 steps",
      "local.losses[0] - sum(local.losses[45:55]) / 10 > "
      "0.8 * (local.losses[0] - sum(local.losses[-50:]) / 50)"),
+    ("Our run agrees with their finding: the amortisation gap is the larger part",
+     "amort - approx > 2 * (amort_se**2 + approx_se**2) ** 0.5"),
     ("The gaps vary from image to image far more than their means are uncertain",
      "gaps['amortisation  ELBO[q*] - ELBO[q]'].std() > 5 * amort_se"),
 ]
