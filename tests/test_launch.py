@@ -1,0 +1,182 @@
+"""Launch buttons and a first cell that installs the course, generated from one address
+(``[project.urls] Repository`` in pyproject.toml; ``vae_utils.launch``); and the package
+that installs anywhere: a wheel and an sdist that twine accepts, installed (not editable)
+in a fresh environment that holds only what Colab ships, running lessons from outside the
+checkout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+from vae_utils import _env, launch
+from vae_utils.course import find_notebooks
+
+ROOT = _env.project_root(Path(__file__).parent)
+NOTEBOOKS = find_notebooks(ROOT)
+
+
+def _repository(root: Path = ROOT) -> str:
+    with (root / "pyproject.toml").open("rb") as f:
+        return tomllib.load(f)["project"]["urls"]["Repository"]
+
+
+def _first(nb, kind):
+    return next(c for c in nb.cells if c.cell_type == kind)
+
+
+# ------------------------------------------------------------------ the committed notebooks
+
+
+def test_the_address_is_written_once_in_pyproject():
+    owner, repo = launch.github_repo(_repository())
+    assert launch.read_repository(ROOT) == _repository()
+    assert owner and repo
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_opens_with_badges_and_a_guarded_install_from_that_address(path):
+    url = _repository()
+    owner, repo = re.match(r"https://github\.com/([^/]+)/([^/]+?)/?$", url).groups()
+    rel = path.relative_to(ROOT).as_posix()
+    nb = nbformat.read(path, as_version=4)
+    title = _first(nb, "markdown").source.splitlines()
+    assert title[0].startswith("# "), "the title stays the first line of the first cell"
+    colab = f"https://colab.research.google.com/github/{owner}/{repo}/blob/main/{rel}"
+    binder = f"https://mybinder.org/v2/gh/{owner}/{repo}/main?labpath={rel.replace('/', '%2F')}"
+    assert title[2] == (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+                        f"({colab}) [![Launch Binder](https://mybinder.org/badge_logo.svg)]({binder})"), \
+        f"{path.name}: badges disagree with {url}; run python -m vae_utils.launch"
+    setup = _first(nb, "code").source.splitlines()
+    assert setup[:2] == ["try:", "    import vae_utils"], path.name
+    assert setup[2].startswith("except ModuleNotFoundError:"), path.name
+    assert setup[3] == f'    %pip install --quiet "vae-utils @ git+https://github.com/{owner}/{repo}"', \
+        f"{path.name}: install line disagrees with {url}; run python -m vae_utils.launch"
+    # one guarded install, and only in the setup cell
+    everything = "\n".join(c.source for c in nb.cells)
+    assert everything.count("%pip install") == 1, path.name
+
+
+def test_launch_check_passes_on_the_checkout():
+    assert launch.stale_notebooks(ROOT) == []
+
+
+# --------------------------------------------------------------------------- the tool
+
+
+def _checkout(tmp_path: Path) -> Path:
+    """A small course checkout in tmp: pyproject.toml, a lesson and its solved source."""
+    root = tmp_path / "course"
+    (root / "notebooks" / "solutions").mkdir(parents=True)
+    shutil.copy(ROOT / "pyproject.toml", root)
+    for path in (NOTEBOOKS[0], next(p for p in NOTEBOOKS if p.parent.name == "solutions")):
+        shutil.copy(path, root / path.relative_to(ROOT))
+    return root
+
+
+def test_moving_the_repository_is_a_one_line_change(tmp_path, monkeypatch, capsys):
+    root = _checkout(tmp_path)
+    lesson = root / NOTEBOOKS[0].relative_to(ROOT)
+    before = nbformat.read(lesson, as_version=4)
+    monkeypatch.chdir(root)
+    assert launch.main(["--check"]) == 0
+
+    # a new lesson, as another engineer adds one: no badges, no install line yet
+    new = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 10 · A new lesson\n\nText."),
+                                          nbformat.v4.new_code_cell("import vae_utils as vu")])
+    nbformat.write(new, root / "notebooks" / "10_new_lesson.ipynb")
+    assert launch.main(["--check"]) == 1
+    assert "10_new_lesson.ipynb" in capsys.readouterr().err
+
+    pyproject = root / "pyproject.toml"
+    old = _repository(root)
+    text = pyproject.read_text()
+    assert text.count(f'Repository = "{old}"') == 1
+    pyproject.write_text(text.replace(f'Repository = "{old}"',
+                                      'Repository = "https://github.com/someone-else/vae-fork"'))
+    assert launch.main(["--check"]) == 1
+    err = capsys.readouterr().err
+    assert all(name in err for name in ("01_autoencoder.ipynb", "01_autoencoder_solutions.ipynb",
+                                        "10_new_lesson.ipynb")), err
+
+    assert launch.main([]) == 0
+    assert launch.main(["--check"]) == 0
+    for path in sorted((root / "notebooks").rglob("*.ipynb")):
+        text = path.read_text()
+        assert "someone-else/vae-fork" in text and old.split("github.com/")[1] not in text, path.name
+    after = nbformat.read(lesson, as_version=4)
+    assert "colab.research.google.com/github/someone-else/vae-fork/blob/main/notebooks/01_autoencoder.ipynb" in after.cells[0].source
+    # nothing else moved: cell ids, outputs, execution counts, every other cell
+    assert [c.get("id") for c in after.cells] == [c.get("id") for c in before.cells]
+    setup = next(i for i, c in enumerate(before.cells) if c.cell_type == "code")
+    for i, (a, b) in enumerate(zip(before.cells, after.cells)):
+        assert a.get("outputs") == b.get("outputs") and a.get("execution_count") == b.get("execution_count")
+        if i not in (0, setup):
+            assert a == b, f"cell {i} changed"
+    # the original source under the generated lines is kept as it was
+    assert after.cells[setup].source.endswith(before.cells[setup].source.split("\n\n", 1)[1])
+    made = nbformat.read(root / "notebooks" / "10_new_lesson.ipynb", as_version=4)
+    assert made.cells[0].source.startswith("# 10 · A new lesson\n\n[![Open In Colab]")
+    assert made.cells[0].source.endswith("\n\nText.")
+    assert made.cells[1].source.endswith('vae-fork"\n\nimport vae_utils as vu')
+
+    # a second run changes nothing, byte for byte
+    snapshot = {p: p.read_bytes() for p in (root / "notebooks").rglob("*.ipynb")}
+    assert launch.main([]) == 0
+    assert {p: p.read_bytes() for p in snapshot} == snapshot
+
+
+def test_an_address_the_badges_cannot_use_is_refused(tmp_path, monkeypatch, capsys):
+    for bad in ("https://gitlab.com/vae-course/vae-course", "github.com/vae-course/vae-course",
+                "https://github.com/vae-course", "https://github.com/a/b/tree/main"):
+        with pytest.raises(ValueError, match="https://github.com/OWNER/REPO"):
+            launch.github_repo(bad)
+    assert launch.github_repo("https://github.com/a-b/c.d.git") == ("a-b", "c.d")
+    root = _checkout(tmp_path)
+    pyproject = root / "pyproject.toml"
+    text = pyproject.read_text()
+    pyproject.write_text(re.sub(r'(?m)^Repository = .*\n', "", text))
+    with pytest.raises(KeyError, match=r"\[project.urls\]"):
+        launch.read_repository(root)
+    monkeypatch.chdir(root)
+    assert launch.main(["--check"]) == 1
+    assert "has no Repository address" in capsys.readouterr().err
+    pyproject.write_text(text.replace(f'"{_repository(ROOT)}"', '"https://gitlab.com/x/y"'))
+    assert launch.main([]) == 1
+    assert "https://github.com/OWNER/REPO" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)
+    assert launch.main(["--check"]) == 1
+    assert "no course checkout" in capsys.readouterr().err
+
+
+def test_the_pip_magic_runs_inside_the_except_block_in_a_kernel(tmp_path):
+    # IPython's input transformer turns an indented %pip line into a call, so the guarded
+    # install is valid cell code: installed, the cell prints nothing; missing, %pip runs.
+    from nbclient import NotebookClient
+
+    head = launch.install_cell_head(_repository())
+    missing = (head.replace("import vae_utils", "import vae_utils_not_installed_here")
+               .replace(f'install --quiet "{launch.install_spec(_repository())}"', "--version"))
+    assert missing.count("%pip --version") == 1
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(head + "print('ready')"),
+                                         nbformat.v4.new_code_cell(missing + "print('ready')")])
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute(cwd=str(tmp_path))
+    first, second = ("".join(o.get("text", "") for o in c.outputs) for c in nb.cells)
+    assert first == "ready\n"  # vae_utils is installed here: no install, no output
+    assert re.match(r"pip \d+\.\d+.* from .*\nready\n$", second, re.S), second
