@@ -180,3 +180,158 @@ def test_the_pip_magic_runs_inside_the_except_block_in_a_kernel(tmp_path):
     first, second = ("".join(o.get("text", "") for o in c.outputs) for c in nb.cells)
     assert first == "ready\n"  # vae_utils is installed here: no install, no output
     assert re.match(r"pip \d+\.\d+.* from .*\nready\n$", second, re.S), second
+
+
+# ------------------------------------------------- a package that installs anywhere (slow)
+
+_NOT_COPIED = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", "*.egg-info", "build",
+                                     "dist", ".venv", "venv", ".ci-venv", ".pytest_cache")
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory):
+    """``(wheel, sdist)`` built by ``python -m build`` (isolated, as a maintainer builds a
+    release) from a copy of the checkout, so the checkout itself is left as it was."""
+    src = tmp_path_factory.mktemp("src") / "course"
+    shutil.copytree(ROOT, src, ignore=_NOT_COPIED)
+    out = tmp_path_factory.mktemp("dist")
+    run = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(src)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "deprecated" not in run.stdout + run.stderr, "the build warns: see its output"
+    wheels, sdists = sorted(out.glob("*.whl")), sorted(out.glob("*.tar.gz"))
+    assert len(wheels) == 1 and len(sdists) == 1, sorted(p.name for p in out.iterdir())
+    return wheels[0], sdists[0]
+
+
+def _package_files() -> set[str]:
+    """Every file of vae_utils/ in the checkout (modules and data), as wheel paths."""
+    return {p.relative_to(ROOT).as_posix() for p in (ROOT / "vae_utils").rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+
+
+@pytest.mark.slow
+def test_the_wheel_and_the_sdist_pass_twine_check_and_hold_the_whole_package(dist):
+    import tarfile
+
+    wheel, sdist = dist
+    run = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", str(wheel), str(sdist)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.count("PASSED") == 2, run.stdout + run.stderr
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        meta = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert {n for n in names if n.startswith("vae_utils/")} == _package_files()
+    assert f"Project-URL: Repository, {_repository()}" in meta
+    assert "Description-Content-Type: text/markdown" in meta
+    assert "# Variational autoencoders in PyTorch" in meta  # the README is the long description
+    with tarfile.open(sdist) as t:
+        top = t.getnames()[0].split("/")[0]
+        in_sdist = {n.split("/", 1)[1] for n in t.getnames() if "/" in n}
+    assert _package_files() <= in_sdist and {"README.md", "pyproject.toml"} <= in_sdist, top
+
+
+def _probe_cell():
+    # appended to the copy of the lesson: where the kernel's vae_utils and Python come from
+    return nbformat.v4.new_code_cell("import sys\nimport vae_utils\n"
+                                     "print('VAE_UTILS', vae_utils.__file__)\n"
+                                     "print('PYTHON', sys.executable)")
+
+
+def _probe(nb) -> dict[str, str]:
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    return dict(line.split(" ", 1) for line in text.splitlines() if " " in line)
+
+
+@pytest.mark.slow
+def test_a_colab_like_environment_installs_the_wheel_from_the_setup_cell_and_runs_lessons(
+        dist, tmp_path):
+    """A fresh venv holding only what Colab ships (and ipykernel) runs lesson 01 through its
+    guarded install, pointed at the built wheel instead of the network; the same venv, now
+    holding the wheel installed (not editable), runs the lesson with the course command from a
+    folder outside any checkout, and its figures land in that folder, not in site-packages."""
+    import torch
+    import torchvision
+    from nbclient import NotebookClient
+
+    wheel, _ = dist
+    times = {}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("VAE_FIGURES_DIR", "JUPYTER_PATH", "VIRTUAL_ENV", "PYTHONPATH")}
+    env.update(VAE_OFFLINE="1", VAE_PROGRESS="0", OMP_NUM_THREADS="1",
+               VAE_DATA_DIR=str(tmp_path / "data"))
+    start = time.perf_counter()
+    venv = tmp_path / "colab"
+    python = venv / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pins = [f"torch=={torch.__version__.split('+')[0]}",
+            f"torchvision=={torchvision.__version__.split('+')[0]}"]
+    colab = ["numpy", "matplotlib", "scikit-learn", "ipywidgets", "tqdm", "imageio", "ipykernel"]
+    run = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *pins, *colab],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    times["Colab-like venv"] = time.perf_counter() - start
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    # (from tmp: run from the checkout, Python would find vae_utils/ in the working folder)
+    assert subprocess.run([str(python), "-c", "import vae_utils"], capture_output=True, cwd=tmp_path,
+                          env=env).returncode != 0, \
+        "vae_utils must not be importable in the fresh venv before the setup cell runs"
+
+    # a kernel of that venv, known to Jupyter under its own name
+    jupyter = tmp_path / "jupyter"
+    subprocess.run([str(python), "-m", "ipykernel", "install", "--prefix", str(jupyter),
+                    "--name", "colab-like"], check=True, capture_output=True)
+
+    # 1. The lesson through its setup cell, the install pointed at the wheel.
+    url = _repository()
+    nb = nbformat.read(ROOT / "notebooks" / "01_autoencoder.ipynb", as_version=4)
+    setup = _first(nb, "code")
+    assert setup.source.count(launch.install_spec(url)) == 1
+    setup.source = setup.source.replace(launch.install_spec(url), f"vae-utils @ {wheel.as_uri()}")
+    nb.cells.append(_probe_cell())
+    work = tmp_path / "colab-work"
+    work.mkdir()
+    figures = tmp_path / "figures-from-env"
+    start = time.perf_counter()
+    os.environ["JUPYTER_PATH"] = str(jupyter / "share" / "jupyter")
+    try:
+        client = NotebookClient(nb, timeout=900, kernel_name="colab-like",
+                                resources={"metadata": {"path": str(work)}})
+        client.execute(env={**env, "VAE_FIGURES_DIR": str(figures)})
+    finally:
+        del os.environ["JUPYTER_PATH"]
+    times["lesson 01 through the install cell"] = time.perf_counter() - start
+    probe = _probe(nb)
+    assert Path(probe["PYTHON"]).parent == python.parent, probe  # the venv's own kernel
+    assert Path(probe["VAE_UTILS"]).is_relative_to(site), probe  # installed by the setup cell
+    assert not Path(probe["VAE_UTILS"]).is_relative_to(ROOT), probe
+    assert "OFFLINE FALLBACK" in "".join(o.get("text", "") for o in setup.outputs)
+    assert (figures / "01_training_digits.png").is_file(), sorted(figures.glob("*"))
+    direct = json.loads(next(site.glob("vae_utils-*.dist-info")).joinpath("direct_url.json").read_text())
+    assert direct["url"] == wheel.as_uri() and not direct.get("dir_info", {}).get("editable"), direct
+
+    # 2. The course command of the installed wheel, from a folder outside any checkout, with
+    #    the lesson as committed (its setup cell finds vae_utils and installs nothing).
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    with pytest.raises(FileNotFoundError):
+        _env.project_root(outside)
+    copy = outside / "01_autoencoder.ipynb"
+    nb = nbformat.read(ROOT / "notebooks" / "01_autoencoder.ipynb", as_version=4)
+    nb.cells.append(_probe_cell())
+    nbformat.write(nb, copy)
+    start = time.perf_counter()
+    run = subprocess.run([str(python), "-m", "vae_utils.course", "--inplace", copy.name],
+                         cwd=outside, env=env, capture_output=True, text=True)
+    times["lesson 01 by the course command"] = time.perf_counter() - start
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    done = nbformat.read(copy, as_version=4)
+    probe = _probe(done)
+    assert Path(probe["VAE_UTILS"]).is_relative_to(site) and Path(probe["PYTHON"]).parent == python.parent, probe
+    setup_out = "".join(o.get("text", "") for o in _first(done, "code").outputs)
+    assert "pip" not in setup_out.lower(), setup_out  # installed: the guard installs nothing
+    assert (outside / "figures" / "01_training_digits.png").is_file(), sorted(outside.rglob("*.png"))
+    assert not [p for p in site.rglob("*") if p.suffix in (".png", ".gif")
+                and "vae_utils" in p.parts], "figures written into site-packages"
+    print({k: f"{v:.0f} s" for k, v in times.items()})
