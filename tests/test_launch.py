@@ -335,3 +335,14 @@ def test_a_colab_like_environment_installs_the_wheel_from_the_setup_cell_and_run
     assert not [p for p in site.rglob("*") if p.suffix in (".png", ".gif")
                 and "vae_utils" in p.parts], "figures written into site-packages"
     print({k: f"{v:.0f} s" for k, v in times.items()})
+
+
+def test_binder_installs_the_course_from_environment_yml():
+    # repo2docker (Binder) installs environment.yml before copying the repository in, unless
+    # its pip section holds a local requirement such as `-e .`; then it copies the repository
+    # first (repo2docker's CondaBuildPack._should_preassemble_env, PR #743). Without it,
+    # Binder would build an environment without the course package.
+    lines = [line.split("#", 1)[0].strip() for line in (ROOT / "environment.yml").read_text().splitlines()]
+    assert "- -e ." in lines, "environment.yml must pip-install the course with -e ."
+    assert not (ROOT / "binder").exists() and not (ROOT / ".binder").exists(), \
+        "a binder/ folder would make repo2docker ignore environment.yml at the top"
