@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -302,11 +303,16 @@ def test_a_colab_like_environment_installs_the_wheel_from_the_setup_cell_and_run
     finally:
         del os.environ["JUPYTER_PATH"]
     times["lesson 01 through the install cell"] = time.perf_counter() - start
+    stamps = setup.metadata["execution"]  # nbclient's record of the setup cell (the install)
+    times["of which the setup cell"] = (datetime.fromisoformat(stamps["shell.execute_reply"].replace("Z", "+00:00"))
+                                        - datetime.fromisoformat(stamps["iopub.execute_input"].replace("Z", "+00:00"))).total_seconds()
     probe = _probe(nb)
     assert Path(probe["PYTHON"]).parent == python.parent, probe  # the venv's own kernel
     assert Path(probe["VAE_UTILS"]).is_relative_to(site), probe  # installed by the setup cell
     assert not Path(probe["VAE_UTILS"]).is_relative_to(ROOT), probe
-    assert "OFFLINE FALLBACK" in "".join(o.get("text", "") for o in setup.outputs)
+    setup_text = "".join(o.get("text", "") for o in setup.outputs)
+    assert "OFFLINE FALLBACK" in setup_text, setup_text
+    print("setup cell printed:", setup_text)
     assert (figures / "01_training_digits.png").is_file(), sorted(figures.glob("*"))
     direct = json.loads(next(site.glob("vae_utils-*.dist-info")).joinpath("direct_url.json").read_text())
     assert direct["url"] == wheel.as_uri() and not direct.get("dir_info", {}).get("editable"), direct
