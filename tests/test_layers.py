@@ -15,7 +15,7 @@ LAYERS = [
     {"data", "ood_data", "losses", "models", "conv_vae", "conditional_vae"},
     {"train", "evaluation", "anomaly", "latent", "ppl"},
     {"plots", "gif", "widgets"},
-    {"course", "launch", "exercises", "__init__"},
+    {"course", "launch", "site", "exercises", "__init__"},
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 
