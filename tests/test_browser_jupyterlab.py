@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -22,14 +23,16 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
 import browser
-
-pytestmark = pytest.mark.slow
+from vae_utils.site import lesson_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "04_latent_grid_sampling.ipynb"
+#: The course's widgets, as a lesson's code would name them.
+WIDGETS = re.compile(r"\bipywidgets\b|\bLatentExplorer\(|\binteract\(")
 RUN_TIMEOUT_MS = 600_000  # the notebook takes ~20 s offline on an idle 2-core CPU
 
 
@@ -41,6 +44,15 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_notebook_04_is_the_only_lesson_with_widgets():
+    # a widget in another lesson needs its own browser test here
+    with_widgets = [p.name for p in lesson_notebooks(ROOT)
+                    if any(cell.cell_type == "code" and WIDGETS.search(cell.source)
+                           for cell in nbformat.read(p, as_version=4).cells)]
+    assert with_widgets == [NOTEBOOK], (
+        f"lessons with widgets: {with_widgets}; give each a test like the explorer's below")
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +140,7 @@ def ran(lab, tmp_path_factory):
         chromium.close()
 
 
+@pytest.mark.slow
 def test_notebook_04_runs_without_an_error(ran, lab):
     page = ran["page"]
     failed = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')
@@ -139,6 +152,7 @@ def test_notebook_04_runs_without_an_error(ran, lab):
     print(f"notebook 04 ran in JupyterLab in {ran['seconds']:.1f} s")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which, sliders", [(0, ["z1", "z2"]), (1, None)],
                          ids=["2-D explorer", "20-D explorer"])
 def test_moving_a_slider_changes_the_decoded_digit(ran, which, sliders):
