@@ -118,6 +118,10 @@ def right_iwae(log_px_given_z, log_pz, log_qz):  # 06
     return torch.logsumexp(log_w, dim=1) - math.log(log_w.shape[1])
 
 
+def right_iwae_from_log_w(log_w):  # 10
+    return torch.logsumexp(log_w, dim=1) - math.log(log_w.shape[1])
+
+
 def right_best(points):  # 06
     beta = min(points, key=lambda b: sum(points[b]))
     return beta, sum(points[beta])
@@ -156,6 +160,33 @@ def gaps(log_px, elbo_local, elbo_amortised):  # 09
     return (amort.mean(), amort.std() / n**0.5, approx.mean(), approx.std() / n**0.5)
 
 
+class ScratchVAE(nn.Module):  # 10: a VAE in plain PyTorch, 784-64-8
+    def __init__(self, latent_dim=8, hidden=64):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.enc = nn.Linear(784, hidden)
+        self.mu, self.logvar = nn.Linear(hidden, latent_dim), nn.Linear(hidden, latent_dim)
+        self.dec = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Linear(hidden, 784))
+
+    def encode(self, x):
+        h = torch.relu(self.enc(x.flatten(1)))
+        return self.mu(h), self.logvar(h)
+
+    def reparameterize(self, mu, logvar):
+        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+    def decode(self, z):
+        return self.dec(z).view(-1, 1, 28, 28)
+
+    def forward(self, x):
+        mu, logvar = self.encode(x)
+        return self.decode(self.reparameterize(mu, logvar)), mu, logvar
+
+
+def neg_elbo(logits, x, mu, logvar):  # 10
+    return elbo_sum_then_mean(logits, x, mu, logvar)
+
+
 #: Every coding checker of ``vae_utils.exercises``, with the arguments of a right answer.
 RIGHT_ANSWERS = {
     "check_bce_recon": (bce_sum,),
@@ -175,6 +206,9 @@ RIGHT_ANSWERS = {
     "check_decoder_input": (decoder_input,),
     "check_guide": (pyro_guide,),
     "check_gaps": (gaps,),
+    "check_vae": (ScratchVAE(),),
+    "check_neg_elbo": (neg_elbo,),
+    "check_lk": (right_iwae_from_log_w,),
 }
 
 

@@ -32,7 +32,7 @@ def _nbgrader(cell):
 
 
 def test_every_lesson_has_a_solved_source():
-    lessons = sorted((ROOT / "notebooks").glob("0*.ipynb"))
+    lessons = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
     assert len(SOURCES) == len(lessons) >= 9
     assert [generate.lesson_path(s) for s in SOURCES] == lessons
 
@@ -90,8 +90,8 @@ def test_the_source_is_a_valid_nbgrader_notebook(source):
     for cell in checks:  # a locked test cell that calls one checker, worth 1 or 2 points
         meta = _nbgrader(cell)
         assert meta["locked"] and not meta["solution"] and meta["points"] in (1, 2)
-        assert re.fullmatch(r"(from vae_utils\.exercises import \w+\n\n)?check_\w+\(.*\)",
-                            cell.source.strip()), cell.source
+        assert re.fullmatch(r"(from vae_utils\.exercises(\.nb\d\d_\w+)? import \w+\n\n)?"
+                            r"check_\w+\(.*\)", cell.source.strip()), cell.source
         assert "BEGIN SOLUTION" not in cell.source
     assert _nbgrader(open_questions[0])["points"] == 4
     for cell in cells:  # every solution sits in a solution cell, between the markers

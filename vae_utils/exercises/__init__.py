@@ -47,11 +47,18 @@ Checkers, by the notebook that uses them:
   :func:`check_decoder_input`: the conditional decoder's input ``[z, one_hot(y)]``.
 * 09: :func:`check_guide`: the amortised guide as a Pyro program, by the ELBO it gives;
   :func:`check_gaps`: the amortisation and approximation gaps with paired standard errors.
+* 10 (the capstone): :func:`check_vae`: the learner's whole VAE module (shapes, a random
+  sample that follows ``N(mu, sigma^2)``, gradients through it); :func:`check_neg_elbo`: the
+  negative ELBO, against ``torch.distributions``; :func:`check_lk`: ``L_k`` from a table of
+  log-weights, stable in log space; and
+  :func:`~vae_utils.exercises.nb10_vae_from_scratch.check_trained` (imported from its
+  module: it needs a trained model), the trained model scored by the course's
+  ``vu.evaluate`` against the stated target of the data size.
 * all: :func:`check_answer`: the multiple-choice questions of :data:`QUESTIONS`.
 
 The modules:
 
-* ``nb01_autoencoder`` ... ``nb08_convolutional_and_conditional_vaes``: each notebook's
+* ``nb01_autoencoder`` ... ``nb10_vae_from_scratch``: each notebook's
   checkers and questions, in the module named after it;
 * :mod:`~vae_utils.exercises.checking`: the engine, :func:`run_check` (cases, comparison,
   recognition of the mistake, verdict), and the helpers for writing a checker (verdicts,
@@ -82,6 +89,7 @@ from .nb06_evaluating_a_vae import check_best_elbo, check_iwae_bound
 from .nb07_latent_space_and_anomalies import check_auroc
 from .nb08_convolutional_and_conditional_vaes import check_conv_output_size, check_decoder_input
 from .nb09_vae_as_a_probabilistic_program import check_gaps, check_guide
+from .nb10_vae_from_scratch import check_lk, check_neg_elbo, check_vae
 from .questions import QUESTIONS, Question, check_answer, question_markdown, register_questions
 
 __all__ = [
@@ -106,8 +114,11 @@ __all__ = [
     "check_kl",
     "check_kl_gaussians",
     "check_latent_grid",
+    "check_lk",
+    "check_neg_elbo",
     "check_reparameterize",
     "check_slerp",
+    "check_vae",
     "question_markdown",
     "register_questions",
     "run_check",
