@@ -9,65 +9,22 @@ KL with p = N(0, I), so it inherits the missing 1/2, and its check fails too).
 """
 
 import json
-import os
-import re
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import nbformat
 import nbgrader  # noqa: F401  (the dev extra installs it; a missing install is an error here)
 import pytest
 
 from .helpers import ROOT
+from .nbgrader_helpers import answer as _answer
+from .nbgrader_helpers import config_from_instructors as _config_from_instructors
+from .nbgrader_helpers import nbgrader_run as _nbgrader
+from .nbgrader_helpers import solutions
 
 pytestmark = pytest.mark.slow  # about ten nbgrader commands and two autograde kernel runs
 
 SOURCE = ROOT / "notebooks" / "solutions" / "03_kl_divergence_and_elbo_solutions.ipynb"
 LESSON = ROOT / "notebooks" / "03_kl_divergence_and_elbo.ipynb"
 ASSIGNMENT, NOTEBOOK = "ps03", "03_exercises"
-
-
-def _config_from_instructors() -> str:
-    text = (ROOT / "INSTRUCTORS.md").read_text()
-    found = re.search(r"^( *)```python\n( *# nbgrader_config\.py\n.*?)^ *```", text, re.S | re.M)
-    assert found, "INSTRUCTORS.md has no ```python block starting with # nbgrader_config.py"
-    return textwrap.dedent(found.group(2))
-
-
-def _nbgrader(*args: str, cwd: Path, exchange: Path) -> str:
-    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
-    # nbgrader runs console scripts (alembic) through PATH: put this interpreter's scripts
-    # first, so the test passes with the environment's python even when it is not activated.
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args,
-                           f"--Exchange.root={exchange}"],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout + done.stderr
-
-
-def _solutions() -> dict[str, str]:
-    """grade_id -> the solved source of each solution cell (markers removed)."""
-    out = {}
-    for cell in nbformat.read(SOURCE, as_version=4).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            lines = [line for line in cell.source.split("\n")
-                     if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line]
-            out[meta["grade_id"]] = "\n".join(lines)
-    return out
-
-
-def _answer(path: Path, answers: dict[str, str]) -> None:
-    """Fill the student's released notebook: the cells of ``answers`` get that source."""
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = answers[grade_id]
-    nbformat.write(nb, path)
 
 
 def test_generate_release_submit_collect_autograde(tmp_path):
@@ -91,7 +48,7 @@ def test_generate_release_submit_collect_autograde(tmp_path):
 
     _nbgrader("release_assignment", ASSIGNMENT, cwd=course, exchange=exchange)
 
-    solved = _solutions()
+    solved = solutions(SOURCE)
     wrong_kl = solved["ex1"].replace("return 0.5 * (", "return (")
     assert wrong_kl != solved["ex1"]
     work = {"alice": solved,
