@@ -95,6 +95,19 @@ BROKEN = {  # what each broken reference is named by in Sphinx's warnings
 }
 
 
+@pytest.mark.parametrize("required", ["", "1"])
+def test_without_chromium_the_browser_tests_skip_unless_required(monkeypatch, tmp_path, required):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no chromium on it
+    monkeypatch.delenv("VAE_CHROMIUM", raising=False)
+    monkeypatch.setenv("VAE_REQUIRE_BROWSER", required)
+    outcome = pytest.fail.Exception if required else pytest.skip.Exception
+    with pytest.raises(outcome, match="apt-get install chromium"):
+        browser.chromium_path()
+    monkeypatch.setenv("VAE_CHROMIUM", str(tmp_path / "nothing"))
+    with pytest.raises(outcome, match="VAE_CHROMIUM=.* is not a file"):
+        browser.chromium_path()
+
+
 @pytest.mark.slow  # two small Sphinx builds, a few seconds each
 @pytest.mark.parametrize("broken", [False, True], ids=["control", "broken"])
 def test_the_build_fails_on_a_broken_link_or_a_missing_image(tmp_path, broken):
