@@ -61,9 +61,9 @@ MATHJAX2_CONFIG = {
                  # fails the same way, silently.
                  "styles": {"@font-face": {"font-family": "MathJax_Blank",
                                            "src": "local('MathJax_Blank')"}}},
-    # The hidden MathML for screen readers would ask for the TeX web fonts, which the
-    # package does not hold (HTML-CSS draws with STIX-Web); screen readers read the
-    # MathJax menu's "Show Math As" instead.
+    # MathJax's hidden copy of each formula as MathML, for screen readers, asks for TeX web
+    # fonts the package does not hold (a 404 per page); it is off, so a screen reader gets
+    # the formula only through MathJax's menu ("Show Math As", the TeX source).
     "menuSettings": {"assistiveMML": False},
     "messageStyle": "none",
 }
