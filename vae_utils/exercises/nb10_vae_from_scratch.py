@@ -46,7 +46,7 @@ from torch import nn
 
 from ..conditional_vae import ConditionalVAE
 from ..conv_vae import ConvVAE
-from ..evaluation import iwae_bound, log_importance_weights
+from ..evaluation import PUBLISHED_MNIST_NLL, iwae_bound, log_importance_weights
 from ..losses import bernoulli_nll, elbo_loss, kl_to_standard_normal, reconstruction_nll
 from ..models import VAE, GaussianVAE, _Model, reparameterize
 from ..train import evaluate, fit
@@ -72,14 +72,7 @@ STEPS, BATCH_SIZE, LR = 3000, 128, 1e-3
 
 #: Published test NLLs of binarised MNIST, nats per image (``-L_5000`` on the 10,000 test
 #: digits), as notebook 06 cites them: ``(source, model and training, nats)``.
-PUBLISHED: tuple[tuple[str, str, float], ...] = (
-    ("Burda, Grosse and Salakhutdinov (2016), Table 1, MNIST, VAE column, 1 stochastic layer, k = 1",
-     "784-200-200-50 tanh VAE; 3,280 passes, batch 20", 86.76),
-    ("Burda et al. (2016), Table 1, MNIST, IWAE column, 1 stochastic layer, k = 50",
-     "the same network, trained on L_50 instead of the ELBO", 84.78),
-    ("nbip/IWAE on GitHub (TensorFlow 2), README at commit 3a5e38b, 1 stochastic layer VAE, k = 1",
-     "Burda et al.'s VAE and schedule, reimplemented", 86.35),
-)
+PUBLISHED = PUBLISHED_MNIST_NLL  # the same numbers as notebook 06, from vae_utils.evaluation
 
 _METHODS = ("__init__", "encode", "reparameterize", "decode", "forward")
 _COURSE_CODE = (elbo_loss, bernoulli_nll, kl_to_standard_normal, reconstruction_nll,
