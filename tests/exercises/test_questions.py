@@ -94,14 +94,17 @@ def test_unknown_question_is_a_clear_error():
 
 def test_every_notebook_has_one_open_question_with_a_rubric_and_a_model_answer():
     instructors = (ROOT / "INSTRUCTORS.md").read_text()
-    lessons = sorted((ROOT / "notebooks").glob("0*.ipynb"))
-    assert len(lessons) >= 9
+    lessons = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert len(lessons) >= 10
+    # a lesson's open question is "### Exercise N · Title (open question)"; the capstone's
+    # (notebook 10) is its report, "## Part N · Title (4 points, marked by hand)"
+    heading = r"(?:### Exercise \d+|## Part \d+) · (.+?) \((open question|\d+ points, marked by hand)\)"
     for path in lessons:
         cells = json.loads(path.read_text())["cells"]
-        titles = [re.match(r"### Exercise \d+ · (.+) \(open question\)", "".join(c["source"]))
+        titles = [re.match(heading, "".join(c["source"]))
                   for c in cells if c["cell_type"] == "markdown"]
-        titles = [t.group(1) for t in titles if t]
-        assert len(titles) == 1, (path.name, titles)
-        assert f"**{path.name[:2]} · {titles[0]}** Rubric:" in instructors
+        titles = [t for t in titles if t]
+        assert len(titles) == 1, (path.name, [t.group(0) for t in titles])
+        assert f"**{path.name[:2]} · {titles[0].group(1)}** Rubric:" in instructors
         solved = (ROOT / "notebooks" / "solutions" / f"{path.stem}_solutions.ipynb").read_text()
-        assert f"{titles[0]} (open question)" in solved and "**Model answer" in solved
+        assert titles[0].group(0) in solved and "**Model answer" in solved
