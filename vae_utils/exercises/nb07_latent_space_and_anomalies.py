@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.metrics import roc_auc_score
 
 from .checking import (Case, CheckResult, Mistake, clone, failed, fresh_seed, not_finite,
                        run_check)
@@ -23,8 +24,6 @@ _LIBRARY_MODULES = ("sklearn", "scipy", "torchmetrics", "torcheval", "vae_utils"
 
 def _sklearn_auroc(scores_in: torch.Tensor, scores_out: torch.Tensor) -> torch.Tensor:
     """The reference: scikit-learn's ``roc_auc_score`` with the outliers as positives."""
-    from sklearn.metrics import roc_auc_score
-
     a = scores_in.detach().double().numpy()
     b = scores_out.detach().double().numpy()
     labels = np.r_[np.zeros(len(a)), np.ones(len(b))]
