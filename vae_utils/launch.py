@@ -175,17 +175,8 @@ def apply(nb: Any, url: str, notebook: str) -> bool:
 
 def stale_notebooks(root: Path | str | None = None, url: str | None = None) -> list[Path]:
     """The course notebooks whose badges or install line disagree with ``url`` (default:
-    the address in ``pyproject.toml``)."""
-    import nbformat
-
-    root = project_root(root)
-    url = url or read_repository(root)
-    stale = []
-    for path in find_notebooks(root):
-        nb = nbformat.read(path, as_version=4)
-        if apply(nb, url, path.relative_to(root).as_posix()):
-            stale.append(path)
-    return stale
+    the address in ``pyproject.toml``); nothing is written."""
+    return _visit(root, url, write=False)
 
 
 def update(root: Path | str | None = None, url: str | None = None) -> list[Path]:
@@ -195,17 +186,23 @@ def update(root: Path | str | None = None, url: str | None = None) -> list[Path]
     Returns:
         The notebooks written.
     """
+    return _visit(root, url, write=True)
+
+
+def _visit(root: Path | str | None, url: str | None, write: bool) -> list[Path]:
+    """The notebooks that :func:`apply` changes; written back when ``write``."""
     import nbformat
 
     root = project_root(root)
     url = url or read_repository(root)
-    written = []
+    changed = []
     for path in find_notebooks(root):
         nb = nbformat.read(path, as_version=4)
         if apply(nb, url, path.relative_to(root).as_posix()):
-            nbformat.write(nb, path)
-            written.append(path)
-    return written
+            if write:
+                nbformat.write(nb, path)
+            changed.append(path)
+    return changed
 
 
 def main(argv: list[str] | None = None) -> int:

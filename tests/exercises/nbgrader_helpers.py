@@ -1,6 +1,6 @@
 """What the nbgrader tests share: the course folder's config as INSTRUCTORS.md prints it, one
-nbgrader command, the solved sources of a notebook's solution cells, and a student who fills
-in a released notebook."""
+nbgrader command, the solved sources of a notebook's solution cells, and students who fetch,
+fill in and submit a released notebook."""
 
 from __future__ import annotations
 
@@ -59,3 +59,17 @@ def answer(path: Path, answers: dict[str, str]) -> None:
         if grade_id in answers:
             cell.source = answers[grade_id]
     nbformat.write(nb, path)
+
+
+def submit_as_students(work: dict[str, dict[str, str]], homes: Path, assignment: str,
+                       notebook: str, exchange: Path) -> None:
+    """Each student of ``work`` (name -> the answers of :func:`answer`) fetches
+    ``assignment`` into ``homes/<name>``, fills in ``notebook`` and submits it."""
+    for student, answers in work.items():
+        home = homes / student
+        home.mkdir()
+        nbgrader_run("fetch_assignment", assignment, "--course=vae-course", cwd=home,
+                     exchange=exchange)
+        answer(home / assignment / f"{notebook}.ipynb", answers)
+        nbgrader_run("submit", assignment, "--course=vae-course", f"--student={student}",
+                     cwd=home, exchange=exchange)

@@ -22,7 +22,8 @@ import nbgrader  # noqa: F401  (the dev extra installs it; a missing install is 
 import pytest
 
 from .helpers import ROOT
-from .nbgrader_helpers import answer, config_from_instructors, nbgrader_run, solutions
+from .nbgrader_helpers import (config_from_instructors, nbgrader_run, solutions,
+                               submit_as_students)
 
 pytestmark = pytest.mark.slow
 
@@ -64,14 +65,7 @@ def test_the_capstone_is_one_assignment_that_the_autograder_scores_cell_by_cell(
     nbgrader_run("release_assignment", ASSIGNMENT, cwd=course, exchange=exchange)
 
     work = _broken(solutions(SOURCE))
-    for student, answers in work.items():
-        home = tmp_path / student
-        home.mkdir()
-        nbgrader_run("fetch_assignment", ASSIGNMENT, "--course=vae-course", cwd=home,
-                     exchange=exchange)
-        answer(home / ASSIGNMENT / f"{NOTEBOOK}.ipynb", answers)
-        nbgrader_run("submit", ASSIGNMENT, "--course=vae-course", f"--student={student}",
-                     cwd=home, exchange=exchange)
+    submit_as_students(work, tmp_path, ASSIGNMENT, NOTEBOOK, exchange)
     nbgrader_run("collect", ASSIGNMENT, cwd=course, exchange=exchange)
     nbgrader_run("autograde", ASSIGNMENT, cwd=course, exchange=exchange)
 

@@ -15,10 +15,9 @@ import nbgrader  # noqa: F401  (the dev extra installs it; a missing install is 
 import pytest
 
 from .helpers import ROOT
-from .nbgrader_helpers import answer as _answer
 from .nbgrader_helpers import config_from_instructors as _config_from_instructors
 from .nbgrader_helpers import nbgrader_run as _nbgrader
-from .nbgrader_helpers import solutions
+from .nbgrader_helpers import solutions, submit_as_students
 
 pytestmark = pytest.mark.slow  # about ten nbgrader commands and two autograde kernel runs
 
@@ -55,14 +54,7 @@ def test_generate_release_submit_collect_autograde(tmp_path):
             "bob": {**solved, "ex1": wrong_kl,
                     "ex3": solved["ex3"].replace('answer = "d"', 'answer = "b"'),
                     "ex4_answer": "The mean over pixels hides a beta."}}
-    for student, answers in work.items():
-        home = tmp_path / student
-        home.mkdir()
-        _nbgrader("fetch_assignment", ASSIGNMENT, "--course=vae-course", cwd=home,
-                  exchange=exchange)
-        _answer(home / ASSIGNMENT / f"{NOTEBOOK}.ipynb", answers)
-        _nbgrader("submit", ASSIGNMENT, "--course=vae-course", f"--student={student}",
-                  cwd=home, exchange=exchange)
+    submit_as_students(work, tmp_path, ASSIGNMENT, NOTEBOOK, exchange)
 
     _nbgrader("collect", ASSIGNMENT, cwd=course, exchange=exchange)
     for student in work:
